@@ -1,0 +1,1 @@
+"""Slack alerting from an outbox (built in a later issue)."""

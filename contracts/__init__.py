@@ -1,0 +1,1 @@
+"""Event contracts and the feature catalog: the single source for validation, SQL, checks and docs."""

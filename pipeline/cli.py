@@ -1,0 +1,218 @@
+"""Commands of the pipeline: load, run, reconcile, quarantine, batches, contracts validate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config import get_settings
+from contracts.registry import Registry, RegistryError, load_registry
+from nova.errors import Exit, NovaError
+from pipeline.landing import Landing
+from pipeline.load import load as run_load
+from pipeline.reconcile import adds_up, reconcile
+from pipeline.stage import gate, promote, replay_quarantine, stage
+from pipeline.warehouse import Warehouse, open_warehouse
+
+out = Console()
+
+
+def registry() -> Registry:
+    path = get_settings().contracts_path
+    try:
+        return load_registry(path)
+    except RegistryError as exc:
+        raise NovaError(f"the contract registry at {path} is invalid:\n{exc}",
+                        hint="run `nova contracts lint`", code=Exit.CONFIG) from exc
+
+
+def _curate(wh: Warehouse, reg: Registry) -> Any:
+    try:
+        from pipeline.curate import curate
+    except ImportError:
+        return None
+    return curate(wh, reg)
+
+
+def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
+    """stage → gate → promote → curate: one incremental pass (what `nova run` does)."""
+    staged = stage(wh, reg)
+    decided = gate(wh)
+    promoted = promote(wh)
+    curated = _curate(wh, reg)
+    return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("load")
+    def load_cmd(
+        landing: Annotated[str | None, typer.Option(help="Landing folder or s3://bucket/prefix.",
+                                                    envvar="NOVA_LANDING_PATH", show_default=False)] = None,
+    ) -> None:
+        """Load every new landing file into raw_events (one pass; the daemon repeats it).
+
+        A file is loaded once (ledger: path + size + checksum); a re-delivered file is skipped;
+        unparseable lines are kept and quarantined by `nova run`.
+        """
+        root = landing or get_settings().landing_path
+        with open_warehouse() as wh:
+            res = run_load(wh, Landing(root))
+        if res.load_id is None:
+            out.print(f"nothing new under {root} ({res.files_skipped} files already loaded)")
+            return
+        mb = res.bytes_read / 1e6
+        out.print(f"load [bold]{res.load_id}[/]: {res.files_loaded} files, {res.lines:,} lines, {mb:,.1f} MB "
+                  f"in {res.seconds:.1f}s ({res.files_skipped} files already loaded)")
+        for note in res.notes:
+            out.print(f"[yellow]note:[/] {note}")
+
+    @app.command("run")
+    def run_cmd(
+        explain: Annotated[bool, typer.Option("--explain", help="Print what the run would recompute, run nothing.")]
+        = False,
+    ) -> None:
+        """Stage new raw lines through the contracts, gate each batch, promote and curate (incremental)."""
+        reg = registry()
+        if explain:
+            try:
+                from pipeline.curate import plan
+            except ImportError as exc:
+                raise NovaError("the curated layer is not installed", code=Exit.CONFIG) from exc
+            with open_warehouse() as wh:
+                out.print(plan(wh).render())
+            return
+        with open_warehouse() as wh:
+            res = run_pipeline(wh, reg)
+        s, p = res["staged"], res["promoted"]
+        out.print(f"staged {len(s.batches)} batch(es): {s.lines:,} lines → {s.valid:,} valid, {s.ignored:,} ignored, "
+                  f"{sum(s.quarantined.values()):,} quarantined {dict(sorted(s.quarantined.items()))}")
+        for load_id, state in res["gate"].items():
+            out.print(f"gate: {load_id} {state}")
+        out.print(f"promoted {len(p.batches)} batch(es): {p.kept:,} kept, {p.duplicates:,} duplicates, "
+                  f"{p.taken_over:,} earlier copies took over")
+        if res["curated"] is not None:
+            out.print(f"curated: {res['curated']}")
+
+    @app.command("reconcile")
+    def reconcile_cmd(
+        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    ) -> None:
+        """Where every received line ended, per load and in total. Exit 1 if the counts do not add up."""
+        with open_warehouse() as wh:
+            rec = reconcile(wh)
+        ok = all(adds_up(r) for r in rec["loads"])
+        if as_json:
+            print(json.dumps(rec["total"] | {"loads": rec["loads"]}, indent=2, default=str))
+        else:
+            t = Table("load", "state", "received", "staged", "duplicate", "ignored", "held", "quarantined",
+                      "pending", "erased", title="reconcile")
+            for r in [*rec["loads"], {"load_id": "[bold]total", "state": "", **rec["total"]}]:
+                q = r["quarantined"]
+                t.add_row(r["load_id"], r["state"], *(f"{r[k]:,}" for k in ("received", "staged", "duplicate",
+                          "ignored", "held")), f"{sum(q.values()):,}", f"{r['pending']:,}", f"{r['erased']:,}")
+            out.print(t)
+            if rec["total"]["quarantined"]:
+                out.print("quarantined by reason: " + ", ".join(
+                    f"{k} {v:,}" for k, v in rec["total"]["quarantined"].items()))
+        if not ok:
+            raise typer.Exit(int(Exit.FINDINGS))
+
+    quarantine = typer.Typer(help="Inspect quarantined lines and replay them after a contract or catalog fix.",
+                             no_args_is_help=True)
+    app.add_typer(quarantine, name="quarantine")
+
+    @quarantine.command("list")
+    def q_list() -> None:
+        """Quarantined lines by reason and platform."""
+        with open_warehouse() as wh:
+            rows = wh.query("SELECT reason, COALESCE(platform, '?'), COUNT(*) FROM quarantined_events "
+                            "GROUP BY 1, 2 ORDER BY 3 DESC")
+        t = Table("reason", "platform", "lines")
+        for reason, platform, n in rows:
+            t.add_row(reason, platform, f"{n:,}")
+        out.print(t)
+
+    @quarantine.command("show")
+    def q_show(reason: Annotated[str, typer.Argument(help="Reason code, e.g. unknown_feature.")],
+               limit: Annotated[int, typer.Option(help="Lines to show.")] = 20) -> None:
+        """Sample quarantined lines of one reason, with file and line number."""
+        with open_warehouse() as wh:
+            rows = wh.query("SELECT file_path, line_number, raw_line FROM quarantined_events WHERE reason = ? "
+                            "ORDER BY file_path, line_number LIMIT ?", [reason, limit])
+        if not rows:
+            out.print(f"no quarantined line with reason {reason!r}")
+        for path, n, line in rows:
+            out.print(f"[dim]{path}:{n}[/] {line[:300]}", markup=True, highlight=False)
+
+    @quarantine.command("replay")
+    def q_replay(reason: Annotated[str, typer.Argument(help="Reason code to re-apply the contracts to.")]) -> None:
+        """Re-apply the current contracts to the lines of a reason; those that now pass are staged
+        and curated (deduplicated: a replay never creates a second copy)."""
+        reg = registry()
+        with open_warehouse() as wh:
+            res = replay_quarantine(wh, reg, reason)
+            after = run_pipeline(wh, reg)
+        out.print(f"replayed {res.lines:,} lines of {reason}: {res.valid:,} now valid, {res.ignored:,} ignored, "
+                  f"still quarantined {dict(sorted(res.quarantined.items()))}; "
+                  f"{after['promoted'].kept:,} kept, {after['promoted'].duplicates:,} duplicates")
+
+    batches = typer.Typer(help="Batches (one per load): list them, release or drop a held one.",
+                          no_args_is_help=True)
+    app.add_typer(batches, name="batches")
+
+    @batches.command("list")
+    def b_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """Every batch with its state and line count."""
+        with open_warehouse() as wh:
+            rows = wh.query_dicts("SELECT load_id, state, file_count, line_count, created_at, checks, note "
+                                  "FROM batches ORDER BY load_id")
+        if as_json:
+            print(json.dumps(rows, default=str, indent=2))
+            return
+        t = Table("load_id", "state", "files", "lines", "created", "note")
+        for r in rows:
+            t.add_row(r["load_id"], r["state"], str(r["file_count"]), f"{r['line_count'] or 0:,}",
+                      str(r["created_at"])[:19], r["note"] or "")
+        out.print(t)
+
+    _register_validate()
+
+
+def _register_validate() -> None:
+    """`nova contracts validate` lives with the contracts commands but runs the pipeline's SQL."""
+    try:
+        from contracts.cli import contracts_app
+    except ImportError:
+        return
+
+    @contracts_app.command("validate")
+    def validate_cmd(
+        file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).")],
+        platform: Annotated[str, typer.Option("--platform", "-p", help="web, ios, android or backend.")],
+        as_json: Annotated[bool, typer.Option("--json", help="One verdict per line as JSON.")] = False,
+    ) -> None:
+        """Check a sample of client events against the contract: every failing line with its rule.
+
+        The verdicts are the pipeline's own: the sample runs through the same generated staging
+        SQL in an in-memory DuckDB. Exit 0 when every in-scope line stages, 1 otherwise.
+        """
+        from pipeline.validate import validate_sample
+
+        verdicts = validate_sample(registry(), file, platform)
+        bad = [v for v in verdicts if v.state == "quarantined"]
+        if as_json:
+            print(json.dumps([v.__dict__ for v in verdicts], indent=2))
+        else:
+            for v in bad:
+                out.print(f"{file}:{v.line}: [red]{v.reason}[/]" + (f" (event {v.event_id})" if v.event_id else ""))
+            counts: dict[str, int] = {}
+            for v in verdicts:
+                counts[v.state] = counts.get(v.state, 0) + 1
+            out.print(f"{len(verdicts)} lines: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        if bad:
+            raise typer.Exit(int(Exit.FINDINGS))

@@ -1,0 +1,301 @@
+"""What differs between DuckDB and Snowflake, and nowhere else (ARCHITECTURE invariant 6).
+
+Models are written once as Jinja SQL that calls the methods of `e` (an Engine): each engine
+class declares only its differences. Literals and identifiers are quoted through sqlglot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar
+
+from sqlglot import exp
+
+_SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def lit(value: str) -> str:
+    """A SQL string literal, quoted by sqlglot (never pasted)."""
+    return exp.Literal.string(value).sql()
+
+
+def ident(name: str, dialect: str = "duckdb") -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+
+
+def path_segments(path: str) -> list[str]:
+    parts = path.split(".")
+    for p in parts:
+        if not _SEGMENT.match(p):
+            raise ValueError(f"payload path {path!r}: segment {p!r} is not a plain key")
+    return parts
+
+
+class Engine:
+    name: ClassVar[str] = "base"
+    dialect: ClassVar[str] = "duckdb"  # sqlglot dialect name
+    # Column types of the DDL, by logical name.
+    types: ClassVar[dict[str, str]] = {
+        "text": "VARCHAR",
+        "int": "BIGINT",
+        "float": "DOUBLE",
+        "bool": "BOOLEAN",
+        "ts": "TIMESTAMP",
+        "date": "DATE",
+        "json": "JSON",
+    }
+    table_options: ClassVar[dict[str, str]] = {}
+
+    def t(self, logical: str) -> str:
+        return self.types[logical]
+
+    def lit(self, value: str) -> str:
+        return lit(value)
+
+    def in_list(self, values: Sequence[str]) -> str:
+        return "(" + ", ".join(lit(v) for v in values) + ")"
+
+    # --- JSON -----------------------------------------------------------------------------
+    def parse_json(self, text_expr: str) -> str:
+        """The parsed document, or NULL when the text is not one JSON object."""
+        raise NotImplementedError
+
+    def json_text(self, doc: str, path: str) -> str:
+        """Scalar at a dotted path as text (objects as JSON text), NULL when absent or null."""
+        raise NotImplementedError
+
+    def json_value(self, doc: str, path: str) -> str:
+        """Sub-document at a dotted path, as JSON."""
+        raise NotImplementedError
+
+    def json_is_object(self, doc: str, path: str) -> str:
+        raise NotImplementedError
+
+    def json_text_of_line(self, text_expr: str, path: str) -> str:
+        """Like json_text, on a raw line that may not be JSON at all (then NULL)."""
+        raise NotImplementedError
+
+    def strip_keys(self, doc: str, keys: Sequence[str]) -> str:
+        """The object without these top-level keys."""
+        raise NotImplementedError
+
+    # --- one parse per line: the document and its fields ---------------------------------
+    def doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        """Per line, a parsed form holding every needed path; NULL unless the line is one JSON object."""
+        raise NotImplementedError
+
+    def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
+        raise NotImplementedError
+
+    def doc_object_without(self, doc: str, paths: Sequence[str], path: str, keys: Sequence[str]) -> str:
+        """The object at `path` minus `keys`; NULL when it is not an object."""
+        raise NotImplementedError
+
+    # --- time -----------------------------------------------------------------------------
+    def try_iso_timestamp(self, text_expr: str) -> str:
+        """ISO-8601 text to a UTC TIMESTAMP (no offset = UTC); NULL when unparseable."""
+        raise NotImplementedError
+
+    def try_double(self, text_expr: str) -> str:
+        raise NotImplementedError
+
+    def epoch_micros_to_ts(self, micros_expr: str) -> str:
+        raise NotImplementedError
+
+    def ts_to_epoch_micros(self, ts: str) -> str:
+        raise NotImplementedError
+
+    def add_micros(self, ts: str, micros_expr: str) -> str:
+        raise NotImplementedError
+
+    def seconds_between(self, start: str, end: str) -> str:
+        """end - start in fractional seconds (microsecond precision)."""
+        return f"(({self.ts_to_epoch_micros(end)} - {self.ts_to_epoch_micros(start)}) / 1000000.0)"
+
+    def to_date(self, ts: str) -> str:
+        return f"CAST({ts} AS DATE)"
+
+    def week_start(self, date_expr: str) -> str:
+        """Monday of the ISO week."""
+        raise NotImplementedError
+
+    def month_start(self, date_expr: str) -> str:
+        return f"DATE_TRUNC('MONTH', {date_expr})"
+
+    def now(self) -> str:
+        return "CURRENT_TIMESTAMP"
+
+    # --- versions -------------------------------------------------------------------------
+    def version_below(self, text_expr: str, version: str) -> str:
+        """True when an app version like '4.9.1' is below `version`; NULL when unreadable."""
+        parts = [int(p) for p in version.split(".")] + [0, 0]
+        key = parts[0] * 1_000_000 + parts[1] * 1_000 + parts[2]
+        major, minor, patch = (self._version_part(text_expr, i) for i in (1, 2, 3))
+        return (f"(({major}) * 1000000 + COALESCE({minor}, 0) * 1000 + COALESCE({patch}, 0) < {key})")
+
+    def _version_part(self, text_expr: str, n: int) -> str:
+        raise NotImplementedError
+
+    def regexp_matches(self, text_expr: str, pattern: str) -> str:
+        return f"REGEXP_LIKE({text_expr}, {lit(pattern)})"
+
+    def sha256_hex(self, expr: str) -> str:
+        return f"SHA256({expr})"
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    dialect = "duckdb"
+
+    @staticmethod
+    def _jpath(path: str) -> str:
+        return lit("$." + ".".join(f'"{s}"' for s in path_segments(path)))
+
+    def parse_json(self, text_expr: str) -> str:
+        # json_valid refuses trailing content (two values on a line); only objects are events.
+        return (f"CASE WHEN json_valid({text_expr}) AND json_type({text_expr}) = 'OBJECT' "
+                f"THEN CAST({text_expr} AS JSON) END")
+
+    def json_text(self, doc: str, path: str) -> str:
+        return f"json_extract_string({doc}, {self._jpath(path)})"
+
+    def json_value(self, doc: str, path: str) -> str:
+        return f"json_extract({doc}, {self._jpath(path)})"
+
+    def json_is_object(self, doc: str, path: str) -> str:
+        return f"(json_type({doc}, {self._jpath(path)}) = 'OBJECT')"
+
+    def json_text_of_line(self, text_expr: str, path: str) -> str:
+        # try(): a line that is not JSON yields NULL instead of failing the whole statement.
+        return f"try({self.json_text(text_expr, path)})"
+
+    def strip_keys(self, doc: str, keys: Sequence[str]) -> str:
+        # JSON merge patch (RFC 7396): a null member removes the key.
+        patch = "{" + ",".join(f'"{k}":null' for k in keys) + "}"
+        return f"json_merge_patch({doc}, {lit(patch)})"
+
+    def doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        # One JSON parse for all paths: the list form of json_extract_string. try() turns a
+        # malformed line (or two values on one line) into NULL; the '{' test keeps objects only.
+        plist = "[" + ", ".join(self._jpath(p) for p in paths) + "]"
+        return (f"CASE WHEN NOT {decode_error} AND left(ltrim({raw}, ' ' || chr(9)), 1) = '{{' "
+                f"THEN try(json_extract_string({raw}, {plist})) END")
+
+    def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
+        return f"{doc}[{list(paths).index(path) + 1}]"
+
+    def doc_object_without(self, doc: str, paths: Sequence[str], path: str, keys: Sequence[str]) -> str:
+        v = self.doc_text(doc, paths, path)
+        return f"CASE WHEN starts_with({v}, '{{') THEN {self.strip_keys(v, keys)} END"
+
+    def try_iso_timestamp(self, text_expr: str) -> str:
+        return f"CAST(timezone('UTC', TRY_CAST({text_expr} AS TIMESTAMPTZ)) AS TIMESTAMP)"
+
+    def try_double(self, text_expr: str) -> str:
+        return f"TRY_CAST({text_expr} AS DOUBLE)"
+
+    def epoch_micros_to_ts(self, micros_expr: str) -> str:
+        return f"make_timestamp(CAST({micros_expr} AS BIGINT))"
+
+    def ts_to_epoch_micros(self, ts: str) -> str:
+        return f"epoch_us({ts})"
+
+    def add_micros(self, ts: str, micros_expr: str) -> str:
+        return f"({ts} + to_microseconds(CAST({micros_expr} AS BIGINT)))"
+
+    def week_start(self, date_expr: str) -> str:
+        return f"CAST(DATE_TRUNC('week', {date_expr}) AS DATE)"
+
+    def month_start(self, date_expr: str) -> str:
+        return f"CAST(DATE_TRUNC('month', {date_expr}) AS DATE)"
+
+    def _version_part(self, text_expr: str, n: int) -> str:
+        return f"TRY_CAST(NULLIF(regexp_extract(split_part(trim({text_expr}), '.', {n}), '^[0-9]+'), '') AS BIGINT)"
+
+    def regexp_matches(self, text_expr: str, pattern: str) -> str:
+        return f"regexp_matches({text_expr}, {lit(pattern)})"
+
+    def sha256_hex(self, expr: str) -> str:
+        return f"sha256({expr})"
+
+
+class SnowflakeEngine(Engine):
+    name = "snowflake"
+    dialect = "snowflake"
+    types: ClassVar[dict[str, str]] = {
+        **Engine.types, "float": "FLOAT", "ts": "TIMESTAMP_NTZ(6)", "json": "VARIANT"}
+
+    @staticmethod
+    def _jpath(path: str) -> str:
+        return lit(".".join(f'"{s}"' for s in path_segments(path)))
+
+    def parse_json(self, text_expr: str) -> str:
+        return (f"CASE WHEN IS_OBJECT(TRY_PARSE_JSON({text_expr})) "
+                f"THEN TRY_PARSE_JSON({text_expr}) END")
+
+    def json_text(self, doc: str, path: str) -> str:
+        v = f"GET_PATH({doc}, {self._jpath(path)})"
+        # Strings without JSON quotes; numbers and objects as their JSON text; JSON null as NULL.
+        return f"IFF(IS_NULL_VALUE({v}), NULL, IFF(IS_VARCHAR({v}), {v}::VARCHAR, TO_JSON({v})))"
+
+    def json_value(self, doc: str, path: str) -> str:
+        return f"GET_PATH({doc}, {self._jpath(path)})"
+
+    def json_is_object(self, doc: str, path: str) -> str:
+        return f"IS_OBJECT(GET_PATH({doc}, {self._jpath(path)}))"
+
+    def json_text_of_line(self, text_expr: str, path: str) -> str:
+        return self.json_text(f"TRY_PARSE_JSON({text_expr})", path)
+
+    def strip_keys(self, doc: str, keys: Sequence[str]) -> str:
+        return f"OBJECT_DELETE({doc}, {', '.join(lit(k) for k in keys)})"
+
+    def doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        return f"CASE WHEN NOT {decode_error} THEN {self.parse_json(raw)} END"
+
+    def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
+        return self.json_text(doc, path)
+
+    def doc_object_without(self, doc: str, paths: Sequence[str], path: str, keys: Sequence[str]) -> str:
+        v = self.json_value(doc, path)
+        return f"IFF(IS_OBJECT({v}), {self.strip_keys(v, keys)}, NULL)"
+
+    def try_iso_timestamp(self, text_expr: str) -> str:
+        return f"CONVERT_TIMEZONE('UTC', TRY_TO_TIMESTAMP_TZ({text_expr}))::TIMESTAMP_NTZ(6)"
+
+    def try_double(self, text_expr: str) -> str:
+        return f"TRY_TO_DOUBLE({text_expr})"
+
+    def epoch_micros_to_ts(self, micros_expr: str) -> str:
+        return f"TO_TIMESTAMP_NTZ(CAST({micros_expr} AS BIGINT), 6)"
+
+    def ts_to_epoch_micros(self, ts: str) -> str:
+        return f"DATE_PART(EPOCH_MICROSECOND, {ts})"
+
+    def add_micros(self, ts: str, micros_expr: str) -> str:
+        return f"DATEADD(MICROSECOND, CAST({micros_expr} AS BIGINT), {ts})"
+
+    def week_start(self, date_expr: str) -> str:
+        # Independent of the WEEK_START session parameter: ISO day of week, Monday = 1.
+        return f"DATEADD(DAY, 1 - DAYOFWEEKISO({date_expr}), CAST({date_expr} AS DATE))"
+
+    def month_start(self, date_expr: str) -> str:
+        return f"CAST(DATE_TRUNC('MONTH', {date_expr}) AS DATE)"
+
+    def _version_part(self, text_expr: str, n: int) -> str:
+        return f"TRY_TO_NUMBER(REGEXP_SUBSTR(SPLIT_PART(TRIM({text_expr}), '.', {n}), '^[0-9]+'))"
+
+    def sha256_hex(self, expr: str) -> str:
+        return f"SHA2({expr}, 256)"
+
+
+ENGINES: dict[str, type[Engine]] = {"duckdb": DuckDBEngine, "snowflake": SnowflakeEngine}
+
+
+def engine_for_url(url: str) -> Engine:
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in ENGINES:
+        raise ValueError(f"unsupported warehouse {scheme!r}: use duckdb:/// or snowflake://")
+    return ENGINES[scheme]()
+

@@ -1,0 +1,121 @@
+"""Every table of the warehouse, declared once as data and rendered per engine.
+
+Logical types (text, int, float, bool, ts, date, json) are mapped by the Engine; Snowflake
+options (transient tables, short Time Travel, clustering) are declared here per table and
+rendered only by the Snowflake engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.engine import Engine, SnowflakeEngine
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    layer: str
+    personal_data: bool = False  # holds user ids: short Time Travel, transient in Snowflake
+    cluster_by: tuple[str, ...] = ()
+    doc: str = ""
+    indexes: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+
+# The canonical staged event (ARCHITECTURE `stg_events`), shared by pending, kept and duplicate copies.
+EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("event_id", "text"),
+    ("event_name", "text"),
+    ("feature_id", "text"),
+    ("feature_sent", "text"),
+    ("action", "text"),
+    ("user_id", "text"),
+    ("anonymous_id", "text"),
+    ("workspace_id", "text"),
+    ("platform", "text"),
+    ("app_version", "text"),
+    ("contract_version", "text"),
+    ("client_ts", "ts"),
+    ("sent_at", "ts"),
+    ("received_at", "ts"),
+    ("event_ts", "ts"),
+    ("event_date", "date"),
+    ("drift_seconds", "float"),
+    ("is_late", "bool"),
+    ("clock_ahead", "bool"),
+    ("properties", "json"),
+    ("load_id", "text"),
+    ("file_path", "text"),
+    ("line_number", "int"),
+    ("staged_at", "ts"),
+)
+LINE_KEY = ("load_id", "file_path", "line_number")
+
+TABLES: tuple[Table, ...] = (
+    Table("raw_events", (
+        ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
+        ("raw_line", "text"), ("decode_error", "bool"), ("received_at", "ts"), ("file_mtime", "ts"),
+        ("loaded_at", "ts"),
+    ), "raw", personal_data=True, cluster_by=("load_id",),
+        doc="One row per received line, append-only; the line is kept as text even when unparseable."),
+    Table("load_ledger", (
+        ("file_path", "text"), ("size_bytes", "int"), ("checksum", "text"), ("load_id", "text"),
+        ("platform", "text"), ("line_count", "int"), ("file_mtime", "ts"), ("loaded_at", "ts"),
+        ("status", "text"), ("note", "text"),
+    ), "raw", doc="A file is loaded once: keyed by path, size and checksum."),
+    Table("batches", (
+        ("load_id", "text"), ("state", "text"), ("created_at", "ts"), ("updated_at", "ts"),
+        ("file_count", "int"), ("line_count", "int"), ("staged_at", "ts"), ("checks", "text"),
+        ("note", "text"),
+    ), "quarantine", doc="Each load is a batch: loading / pending / promoted / held / released / dropped."),
+    Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True,
+          doc="Valid events of batches not yet promoted (the gate runs on them)."),
+    Table("stg_events", EVENT_COLUMNS, "staged", personal_data=True, cluster_by=("event_date",),
+          doc="Kept copy of each event_id (earliest received_at) of promoted or released batches."),
+    Table("stg_duplicates", EVENT_COLUMNS, "staged", personal_data=True,
+          doc="Other copies of an event_id; linked to the kept event by event_id."),
+    Table("quarantined_events", (
+        ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
+        ("raw_line", "text"), ("reason", "text"), ("contract_version", "text"), ("event_id", "text"),
+        ("user_id", "text"), ("quarantined_at", "ts"),
+    ), "quarantine", personal_data=True, doc="Lines that broke the contract, with a reason code."),
+    Table("ignored_events", (
+        ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
+        ("reason", "text"),
+    ), "quarantine", doc="Lines out of scope by contract (page views, system actors); the line stays in raw."),
+    Table("pending_changes", (
+        ("event_date", "date"), ("workspace_id", "text"), ("user_id", "text"), ("change", "text"),
+        ("created_at", "ts"),
+    ), "ops", personal_data=True,
+        doc="Partitions touched by staged events added or removed, consumed by the next curate step."),
+    Table("erasure_counts", (
+        ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
+    ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),
+)
+TABLES_BY_NAME = {t.name: t for t in TABLES}
+
+
+def create_table_sql(table: Table, engine: Engine, *, temporary: bool = False) -> str:
+    cols = ",\n  ".join(f"{name} {engine.t(kind)}" for name, kind in table.columns)
+    if isinstance(engine, SnowflakeEngine):
+        # Transient tables have no Fail-safe, and 1 day of Time Travel keeps erased rows for
+        # at most a day: together they let a GDPR erasure finish well within 30 days.
+        kind = "TEMPORARY " if temporary else ("TRANSIENT " if table.personal_data else "")
+        opts = []
+        if table.cluster_by:
+            opts.append(f"CLUSTER BY ({', '.join(table.cluster_by)})")
+        if table.personal_data and not temporary:
+            opts.append("DATA_RETENTION_TIME_IN_DAYS = 1")
+        tail = ("\n" + "\n".join(opts)) if opts else ""
+        return f"CREATE {kind}TABLE IF NOT EXISTS {table.name} (\n  {cols}\n){tail}"
+    kind = "TEMPORARY " if temporary else ""
+    return f"CREATE {kind}TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
+
+
+def all_ddl(engine: Engine) -> list[str]:
+    return [create_table_sql(t, engine) for t in TABLES]

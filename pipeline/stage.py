@@ -1,0 +1,188 @@
+"""STAGE → GATE → PROMOTE: apply the contracts inside the warehouse, then deduplicate.
+
+Each step is one transaction and is idempotent, so a crash anywhere is repaired by running
+again. Staging touches only the raw rows of batches not yet staged (or the quarantined lines
+being replayed); promotion deduplicates against everything kept so far.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from contracts.registry import Registry
+from pipeline.load import utcnow
+from pipeline.schema import EVENT_COLUMNS
+from pipeline.stage_sql import INPUT, LOOKUP, classify_sql, unknown_platform_sql
+from pipeline.warehouse import Warehouse
+
+EVENT_COLS = [c for c, _ in EVENT_COLUMNS]
+CLASSIFIED = "_nova_classified"
+
+
+@dataclass
+class StageResult:
+    batches: list[str] = field(default_factory=list)
+    lines: int = 0
+    valid: int = 0
+    ignored: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class PromoteResult:
+    batches: list[str] = field(default_factory=list)
+    kept: int = 0
+    duplicates: int = 0
+    taken_over: int = 0  # earlier copies that arrived late and replaced a kept event
+
+
+def sync_feature_lookup(wh: Warehouse, reg: Registry) -> None:
+    """Catalog → lookup keys: ids, legacy ids and display names within their area (first wins)."""
+    rows: dict[tuple[str, str, str], str] = {}
+    for f in reg.catalog.features:
+        rows.setdefault(("id", f.id, ""), f.id)
+    for f in reg.catalog.features:
+        for legacy in f.legacy_ids:
+            rows.setdefault(("legacy", legacy, ""), f.id)
+        rows.setdefault(("name", f.name, f.area), f.id)
+    t = wh.engine.t
+    wh.execute(f"CREATE TABLE IF NOT EXISTS {LOOKUP} (kind {t('text')}, lookup_key {t('text')}, "
+               f"area {t('text')}, feature_id {t('text')})")
+    wh.execute(f"DELETE FROM {LOOKUP}")
+    values = [(k, key, area, fid) for (k, key, area), fid in rows.items()]
+    wh.dbapi.cursor().executemany(f"INSERT INTO {LOOKUP} VALUES (?, ?, ?, ?)", values)
+
+
+def _classify_into_temp(wh: Warehouse, reg: Registry, input_sql: str) -> None:
+    wh.execute(f"CREATE OR REPLACE TEMP VIEW {INPUT} AS {input_sql}")
+    parts = [classify_sql(c, reg.rules, wh.engine) for c in reg.contracts.values()]
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE {CLASSIFIED} AS " + " UNION ALL ".join(parts))
+    wh.execute(f"INSERT INTO {CLASSIFIED} (load_id, file_path, line_number, platform, raw_line, reason) "
+               f"SELECT load_id, file_path, line_number, platform, raw_line, reason FROM "
+               f"({unknown_platform_sql(list(reg.contracts), wh.engine)}) u")
+
+
+def _write_outcomes(wh: Warehouse) -> StageResult:
+    now = utcnow()
+    res = StageResult()
+    ev = ", ".join(c for c in EVENT_COLS if c != "staged_at")
+    wh.execute(f"INSERT INTO stg_pending ({ev}, staged_at) SELECT {ev}, ? FROM {CLASSIFIED} WHERE reason IS NULL",
+               [now])
+    wh.execute("INSERT INTO ignored_events (load_id, file_path, line_number, platform, reason) "
+               f"SELECT load_id, file_path, line_number, platform, reason FROM {CLASSIFIED} "
+               "WHERE reason = 'out_of_scope'")
+    wh.execute("INSERT INTO quarantined_events (load_id, file_path, line_number, platform, raw_line, reason, "
+               "contract_version, event_id, user_id, quarantined_at) "
+               f"SELECT load_id, file_path, line_number, platform, raw_line, reason, contract_version, event_id, "
+               f"user_id, ? FROM {CLASSIFIED} WHERE reason IS NOT NULL AND reason <> 'out_of_scope'", [now])
+    for reason, n in wh.query(f"SELECT COALESCE(reason, ''), COUNT(*) FROM {CLASSIFIED} GROUP BY 1"):
+        res.lines += n
+        if reason == "":
+            res.valid = n
+        elif reason == "out_of_scope":
+            res.ignored = n
+        else:
+            res.quarantined[reason] = n
+    return res
+
+
+def stage(wh: Warehouse, reg: Registry) -> StageResult:
+    """Classify the raw lines of every loaded batch not yet staged."""
+    pending = [r[0] for r in wh.query(
+        "SELECT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id")]
+    if not pending:
+        return StageResult()
+    with wh.transaction():
+        sync_feature_lookup(wh, reg)
+        ids = wh.engine.in_list(pending)
+        _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
+        res = _write_outcomes(wh)
+        wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [utcnow(), utcnow()])
+        wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
+    res.batches = pending
+    return res
+
+
+# A blocking check returns a failure message for a batch, or None. The monitor registers its
+# checks here; a batch with any failure is held instead of promoted.
+BlockingCheck = Callable[[Warehouse, str], "str | None"]
+BLOCKING_CHECKS: list[tuple[str, BlockingCheck]] = []
+
+
+def gate(wh: Warehouse) -> dict[str, str]:
+    """Staged pending batches → promoted, or held when a blocking check fails."""
+    decided: dict[str, str] = {}
+    batches = [r[0] for r in wh.query(
+        "SELECT load_id FROM batches WHERE state = 'pending' AND staged_at IS NOT NULL ORDER BY load_id")]
+    for load_id in batches:
+        results = []
+        for name, check in BLOCKING_CHECKS:
+            failure = check(wh, load_id)
+            results.append({"check": name, "outcome": "failed" if failure else "passed", "detail": failure})
+        state = "held" if any(r["outcome"] == "failed" for r in results) else "promoted"
+        with wh.transaction():
+            wh.execute("UPDATE batches SET state = ?, checks = ?, updated_at = ? "
+                       "WHERE load_id = ? AND state = 'pending'", [state, json.dumps(results), utcnow(), load_id])
+        decided[load_id] = state
+    return decided
+
+
+def promote(wh: Warehouse) -> PromoteResult:
+    """Move valid events of promoted/released batches into stg_events, one kept copy per event_id:
+    the earliest received_at (tie: smaller file path, line number), whatever the order of arrival."""
+    res = PromoteResult()
+    ready = [r[0] for r in wh.query(
+        "SELECT DISTINCT p.load_id FROM stg_pending p JOIN batches b ON b.load_id = p.load_id "
+        "WHERE b.state IN ('promoted', 'released') ORDER BY 1")]
+    if not ready:
+        return res
+    ids = wh.engine.in_list(ready)
+    cols = ", ".join(EVENT_COLS)
+    now = utcnow()
+    with wh.transaction():
+        wh.execute(f"CREATE OR REPLACE TEMP TABLE _nova_new AS SELECT {cols} FROM stg_pending WHERE load_id IN {ids}")
+        wh.execute(
+            "CREATE OR REPLACE TEMP TABLE _nova_ranked AS SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id "
+            "ORDER BY received_at, file_path, line_number, load_id) AS rn FROM ("
+            f"SELECT {cols}, 1 AS is_new FROM _nova_new UNION ALL "
+            f"SELECT {cols}, 0 AS is_new FROM stg_events WHERE event_id IN (SELECT event_id FROM _nova_new)) c")
+        # Kept copies beaten by an earlier copy that arrived late: they become duplicates.
+        wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
+                   "SELECT event_date, workspace_id, user_id, 'removed', ? FROM _nova_ranked "
+                   "WHERE is_new = 0 AND rn > 1", [now])
+        wh.execute(f"INSERT INTO stg_duplicates ({cols}) SELECT {cols} FROM _nova_ranked WHERE is_new = 0 AND rn > 1")
+        wh.execute("DELETE FROM stg_events WHERE event_id IN "
+                   "(SELECT event_id FROM _nova_ranked WHERE is_new = 0 AND rn > 1)")
+        wh.execute(f"INSERT INTO stg_events ({cols}) SELECT {cols} FROM _nova_ranked WHERE is_new = 1 AND rn = 1")
+        wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
+                   "SELECT event_date, workspace_id, user_id, 'added', ? FROM _nova_ranked "
+                   "WHERE is_new = 1 AND rn = 1", [now])
+        wh.execute(f"INSERT INTO stg_duplicates ({cols}) SELECT {cols} FROM _nova_ranked WHERE is_new = 1 AND rn > 1")
+        counts = wh.query("SELECT SUM(CASE WHEN is_new = 1 AND rn = 1 THEN 1 ELSE 0 END), "
+                          "SUM(CASE WHEN is_new = 1 AND rn > 1 THEN 1 ELSE 0 END), "
+                          "SUM(CASE WHEN is_new = 0 AND rn > 1 THEN 1 ELSE 0 END) FROM _nova_ranked")[0]
+        wh.execute(f"DELETE FROM stg_pending WHERE load_id IN {ids}")
+        wh.execute("DROP TABLE IF EXISTS _nova_ranked")
+        wh.execute("DROP TABLE IF EXISTS _nova_new")
+    res.batches = ready
+    res.kept, res.duplicates, res.taken_over = (int(x or 0) for x in counts)
+    return res
+
+
+def replay_quarantine(wh: Warehouse, reg: Registry, reason: str) -> StageResult:
+    """Re-apply the current contracts to quarantined lines of one reason; lines that now pass
+    are staged (and deduplicated by the next promotion), the others keep their new verdict."""
+    keys = "(load_id, file_path, line_number)"
+    with wh.transaction():
+        sync_feature_lookup(wh, reg)
+        wh.execute("CREATE OR REPLACE TEMP TABLE _nova_replay AS SELECT load_id, file_path, line_number "
+                   "FROM quarantined_events WHERE reason = ?", [reason])
+        _classify_into_temp(
+            wh, reg, f"SELECT r.* FROM raw_events r WHERE {keys} IN (SELECT {keys} FROM _nova_replay)")
+        wh.execute(f"DELETE FROM quarantined_events WHERE {keys} IN (SELECT {keys} FROM _nova_replay)")
+        res = _write_outcomes(wh)
+        wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
+        wh.execute("DROP TABLE IF EXISTS _nova_replay")
+    return res

@@ -1,0 +1,117 @@
+"""The one object that talks to the warehouse. SQLAlchemy makes the connection from the
+configured URL; statements run on its DBAPI connection, with explicit transactions."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from config import Settings, get_settings
+from nova.errors import Exit, NovaError
+from pipeline.engine import DuckDBEngine, Engine, engine_for_url
+from pipeline.schema import all_ddl
+
+
+class Warehouse:
+    def __init__(self, settings: Settings | None = None, *, read_only: bool = False):
+        self.settings = settings or get_settings()
+        url = self.settings.warehouse_url
+        try:
+            self.engine: Engine = engine_for_url(url)
+        except ValueError as exc:
+            raise NovaError(str(exc), hint="set NOVA_WAREHOUSE_URL", code=Exit.CONFIG) from exc
+        connect_args: dict[str, Any] = {}
+        if isinstance(self.engine, DuckDBEngine):
+            db = sa.engine.make_url(url).database
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            connect_args = {"read_only": read_only, "config": {
+                "memory_limit": self.settings.duckdb_memory_limit,
+                "threads": self.settings.duckdb_threads,
+            }}
+        elif self.settings.snowflake_password is not None:
+            connect_args["password"] = self.settings.snowflake_password.get_secret_value()
+        try:
+            self.sa_engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.StaticPool)
+            self.dbapi = self.sa_engine.raw_connection()
+        except Exception as exc:
+            msg = str(exc).splitlines()[0]
+            hint = "another nova process may hold the DuckDB file" if "lock" in msg.lower() else ""
+            raise NovaError(f"cannot open the warehouse: {msg}", hint=hint, code=Exit.CONFIG) from exc
+        self._cursor = self.dbapi.cursor()
+        self._in_tx = False
+        if self.is_duckdb:
+            # Set after connecting: the built-in ICU extension is not loaded yet at connect time.
+            self.execute("SET TimeZone = 'UTC'")
+
+    @property
+    def is_duckdb(self) -> bool:
+        return isinstance(self.engine, DuckDBEngine)
+
+    def native(self) -> Any:
+        """The DuckDB connection itself (Arrow registration); DuckDB only."""
+        return self.dbapi.driver_connection
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        cur = self._cursor
+        cur.execute(sql, params) if params is not None else cur.execute(sql)
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return list(self.execute(sql, params).fetchall())
+
+    def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Warehouse]:
+        """All or nothing; nested use joins the outer transaction."""
+        if self._in_tx:
+            yield self
+            return
+        self.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield self
+        except BaseException:
+            self._in_tx = False
+            self.execute("ROLLBACK")
+            raise
+        self._in_tx = False
+        self.execute("COMMIT")
+
+    def ensure_schema(self) -> None:
+        for ddl in all_ddl(self.engine):
+            self.execute(ddl)
+
+    def table_exists(self, name: str) -> bool:
+        return bool(self.scalar(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE lower(table_name) = lower(?)", [name]))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.dbapi.close()
+        self.sa_engine.dispose()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_warehouse(settings: Settings | None = None, *, read_only: bool = False) -> Warehouse:
+    wh = Warehouse(settings, read_only=read_only)
+    if not read_only:
+        wh.ensure_schema()
+    return wh
