@@ -33,6 +33,8 @@ COMMAND_MODULES = (
     "pipeline.generator.cli",
     "pipeline.cli",
     "pipeline.curate.cli",
+    "pipeline.ops_cli",
+    "pipeline.snowflake_cli",
     "monitors.cli",
     "alerts.cli",
     "nova.demo",

@@ -76,6 +76,19 @@ class Engine:
         """Like json_text, on a raw line that may not be JSON at all (then NULL)."""
         raise NotImplementedError
 
+    def received_text_of_line(self, text_expr: str) -> str:
+        """The collector's top-level `received_at` of a raw line, as text.
+
+        The collector appends it as the last member, so it is read from the line's tail (a nested
+        member would end in `}}`, an escaped one has `\\"`); any other layout takes a full parse.
+        """
+        tail = self.regexp_extract(f"right({text_expr}, 80)", r'"received_at"\s*:\s*"([^"\\]*)"\s*\}\s*$')
+        return f"COALESCE(NULLIF({tail}, ''), {self.json_text_of_line(text_expr, 'received_at')})"
+
+    def regexp_extract(self, text_expr: str, pattern: str) -> str:
+        """First capture group of `pattern`, '' when it does not match."""
+        return f"REGEXP_SUBSTR({text_expr}, {lit(pattern)}, 1, 1, 'e', 1)"
+
     def strip_keys(self, doc: str, keys: Sequence[str]) -> str:
         """The object without these top-level keys."""
         raise NotImplementedError
@@ -142,6 +155,22 @@ class Engine:
 
     def sha256_hex(self, expr: str) -> str:
         return f"SHA256({expr})"
+
+    def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
+        """True when the pattern matches anywhere in the text (unanchored). `pattern_expr` is SQL:
+        a bound parameter `?` (keeps personal data out of the query history) or a literal. Patterns
+        stay in the subset RE2 and POSIX ERE share: literals, escaped metacharacters, (a|b), $."""
+        return f"regexp_matches({text_expr}, {pattern_expr})"
+
+    def json_as_text(self, expr: str) -> str:
+        """A JSON column as its JSON text (to search it like any text)."""
+        return f"CAST({expr} AS VARCHAR)"
+
+    def received_at_of_line(self, raw: str, decode_error: str, fallback: str) -> str:
+        """The collector's `received_at` of a raw line as UTC, else `fallback` (the file's mtime:
+        the old collector adds none). One expression for both loads (DuckDB insert, Snowflake claim)."""
+        received = self.try_iso_timestamp(self.received_text_of_line(raw))
+        return f"COALESCE(CASE WHEN NOT {decode_error} THEN {received} END, {fallback})"
 
 
 class DuckDBEngine(Engine):
@@ -216,6 +245,9 @@ class DuckDBEngine(Engine):
     def regexp_matches(self, text_expr: str, pattern: str) -> str:
         return f"regexp_matches({text_expr}, {lit(pattern)})"
 
+    def regexp_extract(self, text_expr: str, pattern: str) -> str:
+        return f"regexp_extract({text_expr}, {lit(pattern)}, 1)"
+
     def sha256_hex(self, expr: str) -> str:
         return f"sha256({expr})"
 
@@ -288,6 +320,13 @@ class SnowflakeEngine(Engine):
 
     def sha256_hex(self, expr: str) -> str:
         return f"SHA2({expr}, 256)"
+
+    def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
+        # REGEXP_LIKE anchors the pattern at both ends in Snowflake; REGEXP_INSTR does not.
+        return f"(REGEXP_INSTR({text_expr}, {pattern_expr}) > 0)"
+
+    def json_as_text(self, expr: str) -> str:
+        return f"TO_JSON({expr})"
 
 
 ENGINES: dict[str, type[Engine]] = {"duckdb": DuckDBEngine, "snowflake": SnowflakeEngine}

@@ -8,6 +8,7 @@ whole files or nothing, and the next load resumes with the files not yet in the 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from pipeline.crashpoint import crash_point
 from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
 from pipeline.warehouse import Warehouse
 
-CHUNK_LINES = 400_000
+# Lines per transaction; NOVA_LOAD_CHUNK_LINES lowers it (crash tests).
+CHUNK_LINES = int(os.environ.get("NOVA_LOAD_CHUNK_LINES", "400000"))
 
 
 @dataclass
@@ -69,13 +72,11 @@ def _read_all(landing: Landing, files: list[LandingFile]) -> Iterator[tuple[Land
             yield g, fut.result()
 
 
-def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None] | None = None,
-         fail_after_chunks: int | None = None) -> LoadResult:
-    """Load every new file. `fail_after_chunks` simulates a crash (tests only)."""
+def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None] | None = None) -> LoadResult:
+    """Load every new file; returns what was loaded (load_id None when nothing was new)."""
     t0 = time.perf_counter()
     recover_interrupted(wh)
     known = {(p, s, c) for p, s, c in wh.query("SELECT file_path, size_bytes, checksum FROM load_ledger")}
-    known_quick = {(p, s) for p, s, _ in known}
     files = list(landing.files())
     result = LoadResult(load_id=None)
     if not files:
@@ -97,8 +98,7 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
             _insert_chunk(wh, load_id, chunk)
         chunks_done += 1
         chunk, chunk_lines = [], 0
-        if fail_after_chunks is not None and chunks_done >= fail_after_chunks:
-            raise RuntimeError("simulated crash during load")
+        crash_point("load:after_chunk")
 
     done = 0
     for f, fl in _read_all(landing, files):
@@ -119,7 +119,6 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
         if chunk_lines >= CHUNK_LINES:
             flush()
     flush()
-    del known_quick
     if created:
         with wh.transaction():
             wh.execute(
@@ -142,7 +141,7 @@ def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, Fi
         mtimes.extend([f.mtime] * n)
         platforms.extend([f.platform] * n)
     e = wh.engine
-    received = e.try_iso_timestamp(e.json_text_of_line("raw_line", "received_at"))
+    received = e.received_at_of_line("raw_line", "decode_error", "file_mtime")
     if lines:
         tbl = pa.table({
             "file_path": pa.array(paths, pa.string()),
@@ -159,12 +158,24 @@ def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, Fi
                 "INSERT INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, "
                 "received_at, file_mtime, loaded_at) "
                 f"SELECT ?, file_path, line_number, platform, raw_line, decode_error, "
-                f"COALESCE(CASE WHEN NOT decode_error THEN {received} END, file_mtime), file_mtime, ? "
+                f"{received}, file_mtime, ? "
                 "FROM _nova_load_chunk", [load_id, now])
         finally:
             con.unregister("_nova_load_chunk")
-    for f, fl in chunk:
-        wh.execute(
-            "INSERT INTO load_ledger (file_path, size_bytes, checksum, load_id, platform, line_count, file_mtime, "
-            "loaded_at, status, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?)",
-            [f.rel_path, f.size, fl.checksum, load_id, f.platform, len(fl.lines), f.mtime, now, fl.note or None])
+    ledger = pa.table({
+        "file_path": pa.array([f.rel_path for f, _ in chunk], pa.string()),
+        "size_bytes": pa.array([f.size for f, _ in chunk], pa.int64()),
+        "checksum": pa.array([fl.checksum for _, fl in chunk], pa.string()),
+        "platform": pa.array([f.platform for f, _ in chunk], pa.string()),
+        "line_count": pa.array([len(fl.lines) for _, fl in chunk], pa.int64()),
+        "file_mtime": pa.array([f.mtime for f, _ in chunk], pa.timestamp("us")),
+        "note": pa.array([fl.note or None for _, fl in chunk], pa.string()),
+    })
+    con = wh.native()
+    con.register("_nova_load_ledger", ledger)
+    try:
+        wh.execute("INSERT INTO load_ledger (file_path, size_bytes, checksum, load_id, platform, line_count, "
+                   "file_mtime, loaded_at, status, note) SELECT file_path, size_bytes, checksum, ?, platform, "
+                   "line_count, file_mtime, ?, 'loaded', note FROM _nova_load_ledger", [load_id, now])
+    finally:
+        con.unregister("_nova_load_ledger")

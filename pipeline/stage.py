@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contracts.registry import Registry
+from pipeline.crashpoint import crash_point
 from pipeline.load import utcnow
 from pipeline.schema import EVENT_COLUMNS
 from pipeline.stage_sql import INPUT, LOOKUP, classify_sql, unknown_platform_sql
@@ -99,9 +100,11 @@ def stage(wh: Warehouse, reg: Registry) -> StageResult:
         ids = wh.engine.in_list(pending)
         _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
         res = _write_outcomes(wh)
+        crash_point("stage:before_commit")
         wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [utcnow(), utcnow()])
         wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
     res.batches = pending
+    crash_point("stage:after_commit")
     return res
 
 
@@ -140,32 +143,36 @@ def promote(wh: Warehouse) -> PromoteResult:
         return res
     ids = wh.engine.in_list(ready)
     cols = ", ".join(EVENT_COLS)
+    keys = "load_id, file_path, line_number"
     now = utcnow()
     with wh.transaction():
-        wh.execute(f"CREATE OR REPLACE TEMP TABLE _nova_new AS SELECT {cols} FROM stg_pending WHERE load_id IN {ids}")
+        # Rank on the key columns only; whole rows move once, straight to their table.
         wh.execute(
-            "CREATE OR REPLACE TEMP TABLE _nova_ranked AS SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id "
-            "ORDER BY received_at, file_path, line_number, load_id) AS rn FROM ("
-            f"SELECT {cols}, 1 AS is_new FROM _nova_new UNION ALL "
-            f"SELECT {cols}, 0 AS is_new FROM stg_events WHERE event_id IN (SELECT event_id FROM _nova_new)) c")
+            "CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, "
+            "ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn "
+            f"FROM (SELECT event_id, received_at, {keys}, 1 AS is_new FROM stg_pending WHERE load_id IN {ids} "
+            f"UNION ALL SELECT event_id, received_at, {keys}, 0 AS is_new FROM stg_events "
+            f"WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN {ids})) c")
+        losers = "SELECT event_id FROM _nova_rank WHERE is_new = 0 AND rn > 1"
         # Kept copies beaten by an earlier copy that arrived late: they become duplicates.
         wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
-                   "SELECT event_date, workspace_id, user_id, 'removed', ? FROM _nova_ranked "
-                   "WHERE is_new = 0 AND rn > 1", [now])
-        wh.execute(f"INSERT INTO stg_duplicates ({cols}) SELECT {cols} FROM _nova_ranked WHERE is_new = 0 AND rn > 1")
-        wh.execute("DELETE FROM stg_events WHERE event_id IN "
-                   "(SELECT event_id FROM _nova_ranked WHERE is_new = 0 AND rn > 1)")
-        wh.execute(f"INSERT INTO stg_events ({cols}) SELECT {cols} FROM _nova_ranked WHERE is_new = 1 AND rn = 1")
+                   "SELECT event_date, workspace_id, user_id, 'removed', ? FROM stg_events "
+                   f"WHERE event_id IN ({losers})", [now])
+        wh.execute(f"INSERT INTO stg_duplicates ({cols}) SELECT {cols} FROM stg_events WHERE event_id IN ({losers})")
+        wh.execute(f"DELETE FROM stg_events WHERE event_id IN ({losers})")
+        for target, cond in (("stg_events", "rn = 1"), ("stg_duplicates", "rn > 1")):
+            wh.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM stg_pending "
+                       f"WHERE load_id IN {ids} AND ({keys}) IN "
+                       f"(SELECT {keys} FROM _nova_rank WHERE is_new = 1 AND {cond})")
         wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
-                   "SELECT event_date, workspace_id, user_id, 'added', ? FROM _nova_ranked "
-                   "WHERE is_new = 1 AND rn = 1", [now])
-        wh.execute(f"INSERT INTO stg_duplicates ({cols}) SELECT {cols} FROM _nova_ranked WHERE is_new = 1 AND rn > 1")
+                   f"SELECT event_date, workspace_id, user_id, 'added', ? FROM stg_pending WHERE load_id IN {ids} "
+                   f"AND ({keys}) IN (SELECT {keys} FROM _nova_rank WHERE is_new = 1 AND rn = 1)", [now])
         counts = wh.query("SELECT SUM(CASE WHEN is_new = 1 AND rn = 1 THEN 1 ELSE 0 END), "
                           "SUM(CASE WHEN is_new = 1 AND rn > 1 THEN 1 ELSE 0 END), "
-                          "SUM(CASE WHEN is_new = 0 AND rn > 1 THEN 1 ELSE 0 END) FROM _nova_ranked")[0]
+                          "SUM(CASE WHEN is_new = 0 AND rn > 1 THEN 1 ELSE 0 END) FROM _nova_rank")[0]
         wh.execute(f"DELETE FROM stg_pending WHERE load_id IN {ids}")
-        wh.execute("DROP TABLE IF EXISTS _nova_ranked")
-        wh.execute("DROP TABLE IF EXISTS _nova_new")
+        crash_point("promote:before_commit")
+        wh.execute("DROP TABLE IF EXISTS _nova_rank")
     res.batches = ready
     res.kept, res.duplicates, res.taken_over = (int(x or 0) for x in counts)
     return res

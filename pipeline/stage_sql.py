@@ -151,17 +151,21 @@ def classify_sql(c: PlatformContract, rules: Rules, e: Engine) -> str:
         "WHEN l5.client_ts IS NULL THEN 'invalid_timestamp'",
         f"WHEN {us('l5.received_at')} - {us('l5.event_ts')} > {late} THEN 'too_late'",
     ]
-    return (
-        "SELECT l5.load_id, l5.file_path, l5.line_number, l5.platform, l5.raw_line, "
-        "l5.event_id, l5.event_name, l5.feature_id, l5.feature_sent, l5.action, l5.user_id, l5.anonymous_id, "
-        "l5.workspace_id, l5.app_version, "
-        f"{e.lit(c.version)} AS contract_version, l5.client_ts, l5.sent_at, l5.received_at, l5.event_ts, "
-        f"{e.to_date('l5.event_ts')} AS event_date, "
+    l6 = (
+        "SELECT l5.*, "
+        f"{e.lit(c.version)} AS contract_version, {e.to_date('l5.event_ts')} AS event_date, "
         f"({us('l5.received_at')} - {us('l5.client_ts')}) / 1000000.0 AS drift_seconds, "
         f"({e.to_date('l5.event_ts')} < {e.to_date('l5.received_at')}) AS is_late, "
-        "l5.clock_ahead, l5.properties, "
         f"CASE {' '.join(reasons)} END AS reason "
         f"FROM ({l5}) l5"
+    )
+    # The raw line is carried only where it is needed: quarantined lines keep it.
+    return (
+        "SELECT load_id, file_path, line_number, platform, "
+        "CASE WHEN reason IS NOT NULL AND reason <> 'out_of_scope' THEN raw_line END AS raw_line, "
+        "event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, app_version, "
+        "contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, "
+        f"clock_ahead, properties, reason FROM ({l6}) l6"
     )
 
 

@@ -4,6 +4,9 @@ configured URL; statements run on its DBAPI connection, with explicit transactio
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ from config import Settings, get_settings
 from nova.errors import Exit, NovaError
 from pipeline.engine import DuckDBEngine, Engine, engine_for_url
 from pipeline.schema import all_ddl
+
+_LOG_SQL = os.environ.get("NOVA_LOG_SQL") == "1"  # every statement and its duration, on stderr
 
 
 class Warehouse:
@@ -58,7 +63,10 @@ class Warehouse:
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cur = self._cursor
+        t0 = time.perf_counter() if _LOG_SQL else 0.0
         cur.execute(sql, params) if params is not None else cur.execute(sql)
+        if _LOG_SQL:
+            print(f"[sql {time.perf_counter() - t0:7.3f}s] {' '.join(sql.split())[:160]}", file=sys.stderr)
         return cur
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:

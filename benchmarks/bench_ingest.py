@@ -1,0 +1,97 @@
+"""Ingest benchmark: 1,000,000 generated events (~1.5 KB) → load + stage (+ promote).
+
+Prints events/s, MB/s and peak memory (RSS of this process, DuckDB included), and beside it
+the floor: the time bare DuckDB takes just to read and parse the same files.
+Target on a 2-core machine: ≥ 100,000 events/s load + stage, peak memory < 4 GB.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--events 1000000] [--gzip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from config import Settings
+from contracts.registry import load_registry
+from pipeline.generator import generate
+from pipeline.generator.definition import GeneratorConfig
+from pipeline.landing import Landing
+from pipeline.load import load
+from pipeline.stage import gate, promote, stage
+from pipeline.warehouse import open_warehouse
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--gzip", action="store_true")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="nova-bench-ingest-"))
+    land = work / "landing"
+    t = time.perf_counter()
+    summary = generate(GeneratorConfig(out=land, start=dt.date(2026, 11, 16), days=1,
+                                       events_per_day=args.events, seed=7, gzip=args.gzip))
+    gen_s = time.perf_counter() - t
+    files = [p for p in land.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    lines = summary.lines if hasattr(summary, "lines") else None
+    print(f"generated {lines or '?'} lines in {len(files)} files, {size / 1e6:,.0f} MB on disk, {gen_s:.1f}s")
+
+    # Floor: bare DuckDB reading and parsing every line of the same files once.
+    con = duckdb.connect()
+    t = time.perf_counter()
+    pattern = str(land / "**" / ("*.gz" if args.gzip else "*.jsonl"))
+    n_floor = con.execute(
+        "SELECT COUNT(*), COUNT(try(json_extract_string(line, '$.received_at'))) FROM read_csv(?, "
+        "columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='', header=false, auto_detect=false, "
+        "strict_mode=false, ignore_errors=true)", [pattern]).fetchone()
+    floor_s = time.perf_counter() - t
+    con.close()
+
+    reg = load_registry(REPO / "contracts")
+    wh = open_warehouse(Settings(warehouse_url=f"duckdb:///{work}/bench.duckdb"))
+    t0 = time.perf_counter()
+    res = load(wh, Landing(str(land)))
+    t1 = time.perf_counter()
+    st = stage(wh, reg)
+    t2 = time.perf_counter()
+    gate(wh)
+    pr = promote(wh)
+    t3 = time.perf_counter()
+    wh.close()
+    mb = res.bytes_read / 1e6
+    n = res.lines
+    print(f"floor (bare DuckDB read + parse): {n_floor[0]:,} lines in {floor_s:.2f}s "
+          f"= {n_floor[0] / floor_s:,.0f} lines/s")
+    load_s = t1 - t0
+    print(f"load:    {n:,} lines, {mb:,.0f} MB in {load_s:.2f}s = {n / load_s:,.0f} events/s, {mb / load_s:,.0f} MB/s")
+    print(f"stage:   {st.lines:,} lines in {t2 - t1:.2f}s = {st.lines / (t2 - t1):,.0f} events/s "
+          f"({st.valid:,} valid, {st.ignored:,} ignored, {sum(st.quarantined.values()):,} quarantined)")
+    print(f"promote: {pr.kept:,} kept, {pr.duplicates:,} duplicates in {t3 - t2:.2f}s")
+    total = t2 - t0
+    print(f"LOAD + STAGE: {n / total:,.0f} events/s, {mb / total:,.0f} MB/s ({total:.2f}s); "
+          f"with promote {n / (t3 - t0):,.0f} events/s ({t3 - t0:.2f}s)")
+    print(f"peak memory (RSS): {peak_rss_gb():.2f} GB")
+    print(f"target: >= 100,000 events/s load + stage, < 4 GB peak -> "
+          f"{'MET' if n / total >= 100_000 and peak_rss_gb() < 4 else 'NOT MET'}")
+    if not args.keep:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

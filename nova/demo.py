@@ -1,0 +1,118 @@
+"""`nova demo`: a realistic few days end to end on the embedded default, in waves.
+
+Traffic for several days is generated into a staging folder, then delivered to the landing
+folder hour by hour of reception in waves (one per day): late and re-delivered files arrive in
+later waves, so each `run` is incremental and reaches back into older partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config import get_settings
+from nova.errors import Exit, NovaError
+
+out = Console()
+
+
+def _waves(staging: Path) -> dict[str, list[Path]]:
+    """Files grouped by the day they were received (their dt= folder)."""
+    waves: dict[str, list[Path]] = {}
+    for p in sorted(staging.rglob("*")):
+        if p.is_file():
+            day = next((part[3:] for part in p.parts if part.startswith("dt=")), "unknown")
+            waves.setdefault(day, []).append(p)
+    return dict(sorted(waves.items()))
+
+
+def _print_table(title: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        out.print(f"[dim]{title}: no rows[/]")
+        return
+    t = Table(*rows[0].keys(), title=title)
+    for r in rows:
+        t.add_row(*(f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+                    for v in r.values()))
+    out.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        days: Annotated[int, typer.Option(help="Days of traffic.")] = 3,
+        events_per_day: Annotated[int, typer.Option(help="Client calls on a weekday.")] = 40_000,
+        seed: Annotated[int, typer.Option(help="Generator seed (same seed, same numbers).")] = 42,
+        start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2026-11-16",
+    ) -> None:
+        """Generate a few days of realistic traffic with late deliveries, load, stage and curate it
+        in daily waves, then print reconcile and a few curated numbers.
+
+        Uses the configured warehouse and landing folder (config/local.toml: .nova/ and
+        data/landing/), which it starts afresh, so `nova query` and `nova reconcile` work after it.
+        """
+        from contracts.registry import load_registry
+        from pipeline.cli import run_pipeline
+        from pipeline.generator import generate
+        from pipeline.generator.definition import GeneratorConfig
+        from pipeline.landing import Landing
+        from pipeline.load import load
+        from pipeline.reconcile import adds_up, reconcile
+        from pipeline.warehouse import open_warehouse
+
+        s = get_settings()
+        if not s.is_duckdb or s.landing_path.startswith("s3://"):
+            raise NovaError("the demo runs on the embedded default only (DuckDB + local landing folder)",
+                            code=Exit.CONFIG)
+        landing = Path(s.landing_path)
+        staging = s.state_dir / "demo-staging"
+        db = s.warehouse_url.split("///", 1)[-1]
+        for path in (landing, staging):
+            shutil.rmtree(path, ignore_errors=True)
+        for suffix in ("", ".wal"):
+            Path(db + suffix).unlink(missing_ok=True)
+        reg = load_registry(s.contracts_path)
+        t0 = time.perf_counter()
+        summary = generate(GeneratorConfig(out=staging, start=dt.date.fromisoformat(start), days=days,
+                                           events_per_day=events_per_day, seed=seed))
+        out.print(f"[bold]generated[/] {days} days of traffic in {time.perf_counter() - t0:.1f}s "
+                  f"({getattr(summary, 'lines', '?'):,} lines)")
+        with open_warehouse(s) as wh:
+            for day, files in _waves(staging).items():
+                for p in files:
+                    target = landing / p.relative_to(staging)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(p, target)
+                t = time.perf_counter()
+                res = load(wh, Landing(str(landing)))
+                run = run_pipeline(wh, reg)
+                st, pr = run["staged"], run["promoted"]
+                out.print(f"wave {day}: {res.files_loaded} files, {res.lines:,} lines → {st.valid:,} valid, "
+                          f"{pr.duplicates:,} duplicates, {pr.taken_over:,} late copies took over, "
+                          f"{sum(st.quarantined.values()):,} quarantined ({time.perf_counter() - t:.1f}s)")
+            rec = reconcile(wh)
+            tot = rec["total"]
+            out.print(f"\n[bold]reconcile[/]: received {tot['received']:,} = staged {tot['staged']:,} + duplicate "
+                      f"{tot['duplicate']:,} + ignored {tot['ignored']:,} + held {tot['held']:,} + quarantined "
+                      f"{sum(tot['quarantined'].values()):,} {tot['quarantined']} "
+                      f"→ {'adds up' if all(adds_up(r) for r in rec['loads']) else 'DOES NOT ADD UP'}")
+            if wh.table_exists("feature_usage_daily"):
+                _print_table("top features (all platforms, whole period)", wh.query_dicts(
+                    "SELECT d.feature_id, f.path, SUM(d.event_count) AS events, MAX(d.user_count) AS peak_daily_users "
+                    "FROM feature_usage_daily d "
+                    "JOIN dim_feature f ON f.feature_id = d.feature_id AND f.valid_to IS NULL "
+                    "WHERE d.platform = 'all' AND f.depth = 2 GROUP BY 1, 2 ORDER BY events DESC LIMIT 8"))
+                _print_table("weekly adoption of editor.comments.mention", wh.query_dicts(
+                    "SELECT period_start AS week, COUNT(*) AS workspaces, SUM(feature_users) AS users, "
+                    "AVG(adoption_rate) AS avg_adoption FROM feature_adoption_by_workspace "
+                    "WHERE feature_id = 'editor.comments.mention' AND period = 'week' GROUP BY 1 ORDER BY 1"))
+        shutil.rmtree(staging, ignore_errors=True)
+        out.print("\nnext: [bold]nova reconcile[/], [bold]nova quarantine list[/], "
+                  "[bold]nova query \"SELECT * FROM feature_usage_weekly LIMIT 5\"[/]")
