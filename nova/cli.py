@@ -57,7 +57,9 @@ _register()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns a `typer.Exit` code instead of raising it.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except NovaError as exc:
         err.print(f"[bold red]error:[/] {exc.message}")
         if exc.hint:

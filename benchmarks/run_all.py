@@ -1,0 +1,34 @@
+"""`make bench`: every benchmark of benchmarks/, one after the other, each printing its figures.
+
+    .venv/bin/python benchmarks/run_all.py [--quick]
+
+--quick runs each with a tenth of the volume (a smoke run, not the quoted figures).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+QUICK_ARGS = {"bench_ingest.py": ["--events", "100000"], "bench_generate.py": ["--events", "100000"],
+              "bench_curate.py": ["--quick"]}
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    failed = []
+    for script in sorted(HERE.glob("bench_*.py")):
+        print(f"\n=== {script.name} ===", flush=True)
+        args = QUICK_ARGS.get(script.name, []) if quick else []
+        rc = subprocess.call([sys.executable, str(script), *args], cwd=HERE.parent)
+        if rc:
+            failed.append(script.name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The exported JSON Schema accepts what clients send today (WIRE_FORMATS.md) and rejects what breaks it."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts.jsonschema_export import DRAFT, export_contract
+from contracts.model import PayloadField
+from tests.contracts import minischema
+from tests.contracts.helpers import shipped
+
+# The example payloads of WIRE_FORMATS.md, verbatim (elisions `...` included).
+EXAMPLES: dict[str, dict[str, Any]] = json.loads(
+    (Path(__file__).parent / "fixtures" / "wire_examples.json").read_text(encoding="utf-8"))
+
+Validate = Callable[[dict[str, Any], dict[str, Any]], list[str]]
+
+
+def _jsonschema() -> Validate:
+    import jsonschema
+
+    def validate(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+        jsonschema.Draft202012Validator.check_schema(schema)
+        return [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(instance)]
+
+    return validate
+
+
+# the real validator too when the environment has it (the project venv does not)
+VALIDATORS = ["minischema"] + (["jsonschema"] if importlib.util.find_spec("jsonschema") else [])
+
+
+@pytest.fixture(params=VALIDATORS)
+def validate(request: pytest.FixtureRequest) -> Validate:
+    return (lambda i, s: minischema.errors(i, s)) if request.param == "minischema" else _jsonschema()
+
+
+def schema_of(platform: str) -> dict[str, Any]:
+    return export_contract(shipped().contracts[platform])
+
+
+def without(payload: dict[str, Any], path: str) -> dict[str, Any]:
+    out = copy.deepcopy(payload)
+    *parents, last = path.split(".")
+    node = out
+    for p in parents:
+        node = node[p]
+    del node[last]
+    return out
+
+
+@pytest.mark.parametrize("platform", list(EXAMPLES))
+def test_accepts_the_wire_format_examples(platform: str, validate: Validate) -> None:
+    assert validate(EXAMPLES[platform], schema_of(platform)) == []
+
+
+@pytest.mark.parametrize(("platform", "path"), [
+    ("web", "userId"), ("web", "properties.feature"), ("ios", "user.id"), ("android", "featureId"),
+    ("backend", "occurred_at"),
+])
+def test_rejects_a_missing_required_field(platform: str, path: str, validate: Validate) -> None:
+    assert len(validate(without(EXAMPLES[platform], path), schema_of(platform))) == 1
+
+
+def test_required_only_in_scope(validate: Validate) -> None:
+    page_call = {**without(EXAMPLES["web"], "userId"), "type": "page"}
+    assert validate(page_call, schema_of("web")) == []
+    system_job = {**without(EXAMPLES["backend"], "feature_id"), "actor": {"type": "system"}}
+    assert validate(system_job, schema_of("backend")) == []
+    # schema_version 1 has no actor: `not_in` passes on an absent value, so it is in scope
+    v1 = {**without(EXAMPLES["backend"], "actor"), "schema_version": 1, "user_id": "u_1", "workspace_id": "ws_1"}
+    assert validate(v1, schema_of("backend")) == []
+    assert validate(without(v1, "feature_id"), schema_of("backend")) != []
+
+
+def test_types_and_enums(validate: Validate) -> None:
+    # enum values are strings in YAML, numbers in the schema of a numeric field
+    assert validate({**EXAMPLES["backend"], "schema_version": "2"}, schema_of("backend")) != []
+    assert validate({**EXAMPLES["backend"], "schema_version": 3}, schema_of("backend")) != []
+    assert validate({**EXAMPLES["ios"], "ts": "1764090000123"}, schema_of("ios")) != []
+    assert validate({**EXAMPLES["ios"], "ts": 1764090000.5}, schema_of("ios")) == []  # iOS < 5.0: float seconds
+
+
+def test_closed_objects(validate: Validate) -> None:
+    contract = shipped().contracts["ios"]
+    props = contract.payload["props"].model_copy(update={"closed": True})
+    closed = contract.model_copy(update={"payload": {**contract.payload, "props": props},
+                                         "additional_properties": False})
+    schema = export_contract(closed)
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["props"]["additionalProperties"] is False
+    assert validate({**EXAMPLES["ios"], "extra": 1}, schema) != []
+    assert validate({**EXAMPLES["ios"], "props": {"source": "toolbar"}}, schema) != []  # nothing declared below
+    assert validate({**EXAMPLES["ios"], "props": {}}, schema) == []
+    assert validate({**EXAMPLES["ios"], "extra": 1}, schema_of("ios")) == []  # the shipped contract is open
+
+
+def test_structure() -> None:
+    web = schema_of("web")
+    assert web["$schema"] == DRAFT == "https://json-schema.org/draft/2020-12/schema"
+    assert web["x-nova-contract-version"] == "1.0.0"
+    assert web["if"] == {"allOf": [
+        {"properties": {"type": {"const": "track"}}, "required": ["type"]},
+        {"properties": {"event": {"enum": ["Feature Used", "feature_used"]}}, "required": ["event"]},
+    ]}
+    assert web["then"] == {
+        "required": ["messageId", "type", "event", "userId", "properties", "originalTimestamp"],
+        "properties": {"properties": {"required": ["feature", "workspaceId"]}},
+    }
+    assert web["properties"]["originalTimestamp"]["format"] == "date-time"
+    assert web["properties"]["messageId"]["format"] == "uuid"
+    assert web["properties"]["userId"]["x-nova-pii"] == "indirect"
+    # undeclared parents (`context.library`) are plain objects holding the declared leaves
+    assert web["properties"]["context"]["properties"]["library"] == {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "version": {"type": "string", "x-nova-format": "semver"}},
+    }
+    ios = schema_of("ios")
+    assert ios["properties"]["ts"]["x-nova-format"] == "epoch_ms"
+    assert ios["if"] == {"properties": {"name": {"const": "feature_used"}}, "required": ["name"]}
+    backend = schema_of("backend")
+    assert backend["properties"]["schema_version"]["enum"] == [1, 2]
+    not_system = {"properties": {"type": {"not": {"enum": ["system"]}}}}
+    assert backend["if"]["allOf"][1] == {"properties": {"actor": not_system}}  # absent actor: in scope
+
+
+def test_type_lists_and_lengths() -> None:
+    contract = shipped().contracts["android"]
+    field = PayloadField(type=["string", "integer"], min_length=1, max_length=64)  # type: ignore[arg-type]
+    schema = export_contract(contract.model_copy(update={"payload": {**contract.payload, "workspaceId": field}}))
+    assert schema["properties"]["workspaceId"] == {"type": ["string", "integer"], "minLength": 1, "maxLength": 64}
