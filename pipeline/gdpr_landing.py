@@ -1,0 +1,95 @@
+"""GDPR erasure in the landing files: rewrite each file that holds the user without those lines.
+
+A rewritten file must not look new to `nova load` (it would load every other line again as
+duplicates), so its new identity (size, checksum) enters the ledger *before* the file is
+written, beside the old one; the erasure transaction then removes the old identity. A crash
+at any point leaves a state the next `nova gdpr process` finishes, and `nova load` never sees
+an unknown file in between. Gzip files are re-compressed with mtime=0 so the same input always
+gives the same bytes (a re-run computes the same checksum).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.landing import BOM, Landing, LandingFile, decompress
+from pipeline.warehouse import Warehouse
+
+SaveFn = Callable[[Warehouse, str, dict[str, Any]], None]
+
+
+def strip_lines(data: bytes, gzipped: bool, token: re.Pattern[bytes], texts: set[str]) -> tuple[bytes, int] | None:
+    """The file without the lines that hold the token (or whose text is in `texts`); None when
+    no line goes. Other lines keep their exact bytes (`\\r`, BOM, final newline)."""
+    body, _ = decompress(data, gzipped)
+    bom = body.startswith(BOM)
+    if bom:
+        body = body[len(BOM):]
+    lines = body.split(b"\n")
+    final_newline = lines[-1] == b""
+    if final_newline:
+        lines.pop()
+    kept: list[bytes] = []
+    for line in lines:
+        core = line[:-1] if line.endswith(b"\r") else line
+        if token.search(core) or (texts and core.decode("utf-8", "backslashreplace") in texts):
+            continue
+        kept.append(line)
+    removed = len(lines) - len(kept)
+    if not removed:
+        return None
+    out = (BOM if bom and kept else b"") + b"\n".join(kept) + (b"\n" if final_newline and kept else b"")
+    return (gzip.compress(out, mtime=0) if gzipped else out), removed
+
+
+def _candidates(wh: Warehouse, landing: Landing, texts: dict[str, set[str]]) -> list[LandingFile]:
+    """Files that may hold the user. A file whose lines all sit in raw_events was searched there
+    already; only the others are read: files named by the erased lines, files not loaded yet,
+    and files some of whose raw lines are gone (raw retention or an earlier erasure: a local
+    folder has no lifecycle rule)."""
+    whole = {(p, int(s)) for p, s in wh.query(
+        "SELECT l.file_path, l.size_bytes FROM load_ledger l JOIN (SELECT load_id, file_path, COUNT(*) AS n "
+        "FROM raw_events GROUP BY load_id, file_path) r ON r.load_id = l.load_id AND r.file_path = l.file_path "
+        "WHERE r.n = l.line_count")}
+    return [f for f in landing.files() if f.rel_path in texts or (f.rel_path, f.size) not in whole]
+
+
+def erase_from_landing(wh: Warehouse, landing: Landing, request_id: str, pattern: str, texts: dict[str, set[str]],
+                       deleted: dict[str, Any], save: SaveFn) -> int:
+    """Rewrite the files holding the user; returns the number of files rewritten. `deleted["landing"]`
+    records each rewrite (path, lines removed, old and new identity) and is saved before writing."""
+    token = re.compile(pattern.encode())
+    plan: list[tuple[LandingFile, bytes, dict[str, Any]]] = []
+    for f in _candidates(wh, landing, texts):
+        data = landing.read_bytes(f)
+        out = strip_lines(data, f.gzipped, token, texts.get(f.rel_path, set()))
+        if out is None:
+            continue
+        new, removed = out
+        plan.append((f, new, {"path": f.rel_path, "lines_removed": removed,
+                              "size_before": len(data), "checksum_before": hashlib.sha256(data).hexdigest(),
+                              "size": len(new), "checksum": hashlib.sha256(new).hexdigest()}))
+    if not plan:
+        return 0
+    done = deleted.setdefault("landing", [])
+    with wh.transaction():
+        for _, _, entry in plan:
+            wh.execute(
+                "INSERT INTO load_ledger (file_path, size_bytes, checksum, load_id, platform, line_count, file_mtime, "
+                "loaded_at, status, note) SELECT file_path, ?, ?, load_id, platform, line_count, file_mtime, "
+                "loaded_at, status, COALESCE(note || '; ', '') || ? FROM load_ledger o "
+                "WHERE o.file_path = ? AND o.size_bytes = ? AND o.checksum = ? AND NOT EXISTS "
+                "(SELECT 1 FROM load_ledger n WHERE n.file_path = o.file_path AND n.size_bytes = ? AND n.checksum = ?)",
+                [entry["size"], entry["checksum"], f"rewritten by GDPR erasure {request_id}: "
+                 f"{entry['lines_removed']} line(s) removed", entry["path"], entry["size_before"],
+                 entry["checksum_before"], entry["size"], entry["checksum"]])
+            if entry not in done:
+                done.append(entry)
+        save(wh, request_id, deleted)
+    for f, new, _ in plan:
+        landing.write_bytes(f, new)
+    return len(plan)
