@@ -209,7 +209,8 @@ def _register_validate() -> None:
             print(json.dumps([v.__dict__ for v in verdicts], indent=2))
         else:
             for v in bad:
-                out.print(f"{file}:{v.line}: [red]{v.reason}[/]" + (f" (event {v.event_id})" if v.event_id else ""))
+                out.print(f"{file}:{v.line}: [red]{v.reason}[/]" + (f" (event {v.event_id})" if v.event_id else ""),
+                          soft_wrap=True)
             counts: dict[str, int] = {}
             for v in verdicts:
                 counts[v.state] = counts.get(v.state, 0) + 1

@@ -51,10 +51,11 @@ class Engine:
         return self.types[logical]
 
     def lit(self, value: str) -> str:
-        return lit(value)
+        """A string literal as this dialect reads it (Snowflake unescapes backslashes)."""
+        return exp.Literal.string(value).sql(dialect=self.dialect)
 
     def in_list(self, values: Sequence[str]) -> str:
-        return "(" + ", ".join(lit(v) for v in values) + ")"
+        return "(" + ", ".join(self.lit(v) for v in values) + ")"
 
     # --- JSON -----------------------------------------------------------------------------
     def parse_json(self, text_expr: str) -> str:
@@ -87,7 +88,7 @@ class Engine:
 
     def regexp_extract(self, text_expr: str, pattern: str) -> str:
         """First capture group of `pattern`, '' when it does not match."""
-        return f"REGEXP_SUBSTR({text_expr}, {lit(pattern)}, 1, 1, 'e', 1)"
+        return f"REGEXP_SUBSTR({text_expr}, {self.lit(pattern)}, 1, 1, 'e', 1)"
 
     def strip_keys(self, doc: str, keys: Sequence[str]) -> str:
         """The object without these top-level keys."""
@@ -151,7 +152,7 @@ class Engine:
         raise NotImplementedError
 
     def regexp_matches(self, text_expr: str, pattern: str) -> str:
-        return f"REGEXP_LIKE({text_expr}, {lit(pattern)})"
+        return f"REGEXP_LIKE({text_expr}, {self.lit(pattern)})"
 
     def sha256_hex(self, expr: str) -> str:
         return f"SHA256({expr})"
@@ -202,7 +203,7 @@ class DuckDBEngine(Engine):
     def strip_keys(self, doc: str, keys: Sequence[str]) -> str:
         # JSON merge patch (RFC 7396): a null member removes the key.
         patch = "{" + ",".join(f'"{k}":null' for k in keys) + "}"
-        return f"json_merge_patch({doc}, {lit(patch)})"
+        return f"json_merge_patch({doc}, {self.lit(patch)})"
 
     def doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
         # One JSON parse for all paths: the list form of json_extract_string. try() turns a
@@ -243,10 +244,10 @@ class DuckDBEngine(Engine):
         return f"TRY_CAST(NULLIF(regexp_extract(split_part(trim({text_expr}), '.', {n}), '^[0-9]+'), '') AS BIGINT)"
 
     def regexp_matches(self, text_expr: str, pattern: str) -> str:
-        return f"regexp_matches({text_expr}, {lit(pattern)})"
+        return f"regexp_matches({text_expr}, {self.lit(pattern)})"
 
     def regexp_extract(self, text_expr: str, pattern: str) -> str:
-        return f"regexp_extract({text_expr}, {lit(pattern)}, 1)"
+        return f"regexp_extract({text_expr}, {self.lit(pattern)}, 1)"
 
     def sha256_hex(self, expr: str) -> str:
         return f"sha256({expr})"
@@ -294,7 +295,9 @@ class SnowflakeEngine(Engine):
         return f"IFF(IS_OBJECT({v}), {self.strip_keys(v, keys)}, NULL)"
 
     def try_iso_timestamp(self, text_expr: str) -> str:
-        return f"CONVERT_TIMEZONE('UTC', TRY_TO_TIMESTAMP_TZ({text_expr}))::TIMESTAMP_NTZ(6)"
+        # Snowflake reads a digits-only string as epoch seconds; an ISO time always has a '-'.
+        return (f"IFF(CONTAINS({text_expr}, '-'), "
+                f"CONVERT_TIMEZONE('UTC', TRY_TO_TIMESTAMP_TZ({text_expr}))::TIMESTAMP_NTZ(6), NULL)")
 
     def try_double(self, text_expr: str) -> str:
         return f"TRY_TO_DOUBLE({text_expr})"
@@ -320,6 +323,9 @@ class SnowflakeEngine(Engine):
 
     def sha256_hex(self, expr: str) -> str:
         return f"SHA2({expr}, 256)"
+
+    def now(self) -> str:
+        return "SYSDATE()"  # UTC TIMESTAMP_NTZ, like every time column
 
     def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
         # REGEXP_LIKE anchors the pattern at both ends in Snowflake; REGEXP_INSTR does not.

@@ -93,6 +93,9 @@ TABLES: tuple[Table, ...] = (
         ("created_at", "ts"),
     ), "ops", personal_data=True,
         doc="Partitions touched by staged events added or removed, consumed by the next curate step."),
+    Table("ref_feature_lookup", (
+        ("kind", "text"), ("lookup_key", "text"), ("area", "text"), ("feature_id", "text"),
+    ), "reference", doc="Catalog keys staging resolves features by: ids, legacy ids, display names per area."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),

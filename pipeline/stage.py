@@ -48,9 +48,6 @@ def sync_feature_lookup(wh: Warehouse, reg: Registry) -> None:
         for legacy in f.legacy_ids:
             rows.setdefault(("legacy", legacy, ""), f.id)
         rows.setdefault(("name", f.name, f.area), f.id)
-    t = wh.engine.t
-    wh.execute(f"CREATE TABLE IF NOT EXISTS {LOOKUP} (kind {t('text')}, lookup_key {t('text')}, "
-               f"area {t('text')}, feature_id {t('text')})")
     wh.execute(f"DELETE FROM {LOOKUP}")
     values = [(k, key, area, fid) for (k, key, area), fid in rows.items()]
     wh.dbapi.cursor().executemany(f"INSERT INTO {LOOKUP} VALUES (?, ?, ?, ?)", values)
@@ -90,19 +87,24 @@ def _write_outcomes(wh: Warehouse) -> StageResult:
 
 
 def stage(wh: Warehouse, reg: Registry) -> StageResult:
-    """Classify the raw lines of every loaded batch not yet staged."""
+    """Classify the raw lines of every loaded batch not yet staged.
+
+    The classification is computed first, outside the transaction (Snowflake commits at DDL);
+    only the writes and the batch marks are one transaction, so a crash leaves nothing half done.
+    """
     pending = [r[0] for r in wh.query(
         "SELECT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id")]
     if not pending:
         return StageResult()
+    ids = wh.engine.in_list(pending)
     with wh.transaction():
         sync_feature_lookup(wh, reg)
-        ids = wh.engine.in_list(pending)
-        _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
+    _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
+    with wh.transaction():
         res = _write_outcomes(wh)
         crash_point("stage:before_commit")
         wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [utcnow(), utcnow()])
-        wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
+    wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
     res.batches = pending
     crash_point("stage:after_commit")
     return res
@@ -145,14 +147,15 @@ def promote(wh: Warehouse) -> PromoteResult:
     cols = ", ".join(EVENT_COLS)
     keys = "load_id, file_path, line_number"
     now = utcnow()
+    # Rank on the key columns only (before the transaction: Snowflake commits at DDL); whole
+    # rows then move once, straight to their table, in one transaction.
+    wh.execute(
+        "CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, "
+        "ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn "
+        f"FROM (SELECT event_id, received_at, {keys}, 1 AS is_new FROM stg_pending WHERE load_id IN {ids} "
+        f"UNION ALL SELECT event_id, received_at, {keys}, 0 AS is_new FROM stg_events "
+        f"WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN {ids})) c")
     with wh.transaction():
-        # Rank on the key columns only; whole rows move once, straight to their table.
-        wh.execute(
-            "CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, "
-            "ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn "
-            f"FROM (SELECT event_id, received_at, {keys}, 1 AS is_new FROM stg_pending WHERE load_id IN {ids} "
-            f"UNION ALL SELECT event_id, received_at, {keys}, 0 AS is_new FROM stg_events "
-            f"WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN {ids})) c")
         losers = "SELECT event_id FROM _nova_rank WHERE is_new = 0 AND rn > 1"
         # Kept copies beaten by an earlier copy that arrived late: they become duplicates.
         wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
@@ -172,7 +175,7 @@ def promote(wh: Warehouse) -> PromoteResult:
                           "SUM(CASE WHEN is_new = 0 AND rn > 1 THEN 1 ELSE 0 END) FROM _nova_rank")[0]
         wh.execute(f"DELETE FROM stg_pending WHERE load_id IN {ids}")
         crash_point("promote:before_commit")
-        wh.execute("DROP TABLE IF EXISTS _nova_rank")
+    wh.execute("DROP TABLE IF EXISTS _nova_rank")
     res.batches = ready
     res.kept, res.duplicates, res.taken_over = (int(x or 0) for x in counts)
     return res
@@ -184,12 +187,13 @@ def replay_quarantine(wh: Warehouse, reg: Registry, reason: str) -> StageResult:
     keys = "(load_id, file_path, line_number)"
     with wh.transaction():
         sync_feature_lookup(wh, reg)
-        wh.execute("CREATE OR REPLACE TEMP TABLE _nova_replay AS SELECT load_id, file_path, line_number "
-                   "FROM quarantined_events WHERE reason = ?", [reason])
-        _classify_into_temp(
-            wh, reg, f"SELECT r.* FROM raw_events r WHERE {keys} IN (SELECT {keys} FROM _nova_replay)")
+    wh.execute("CREATE OR REPLACE TEMP TABLE _nova_replay AS SELECT load_id, file_path, line_number "
+               "FROM quarantined_events WHERE reason = ?", [reason])
+    _classify_into_temp(
+        wh, reg, f"SELECT r.* FROM raw_events r WHERE {keys} IN (SELECT {keys} FROM _nova_replay)")
+    with wh.transaction():
         wh.execute(f"DELETE FROM quarantined_events WHERE {keys} IN (SELECT {keys} FROM _nova_replay)")
         res = _write_outcomes(wh)
-        wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
-        wh.execute("DROP TABLE IF EXISTS _nova_replay")
+    wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
+    wh.execute("DROP TABLE IF EXISTS _nova_replay")
     return res

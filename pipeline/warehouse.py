@@ -38,8 +38,11 @@ class Warehouse:
                 "memory_limit": self.settings.duckdb_memory_limit,
                 "threads": self.settings.duckdb_threads,
             }}
-        elif self.settings.snowflake_password is not None:
-            connect_args["password"] = self.settings.snowflake_password.get_secret_value()
+        else:
+            # The SQL of the project binds with `?`; times are UTC like on DuckDB.
+            connect_args = {"paramstyle": "qmark", "session_parameters": {"TIMEZONE": "UTC"}}
+            if self.settings.snowflake_password is not None:
+                connect_args["password"] = self.settings.snowflake_password.get_secret_value()
         try:
             self.sa_engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.StaticPool)
             self.dbapi = self.sa_engine.raw_connection()

@@ -1,0 +1,12 @@
+CREATE TABLE IF NOT EXISTS quarantined_events (
+  load_id VARCHAR,
+  file_path VARCHAR,
+  line_number BIGINT,
+  platform VARCHAR,
+  raw_line VARCHAR,
+  reason VARCHAR,
+  contract_version VARCHAR,
+  event_id VARCHAR,
+  user_id VARCHAR,
+  quarantined_at TIMESTAMP
+);

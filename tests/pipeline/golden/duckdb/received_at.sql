@@ -1,0 +1,1 @@
+SELECT COALESCE(CASE WHEN NOT decode_error THEN CAST(timezone('UTC', TRY_CAST(COALESCE(NULLIF(regexp_extract(right(raw_line, 80), '"received_at"\s*:\s*"([^"\\]*)"\s*\}\s*$', 1), ''), try(json_extract_string(raw_line, '$."received_at"'))) AS TIMESTAMPTZ)) AS TIMESTAMP) END, file_mtime) FROM raw_events;

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM raw_events WHERE load_id IS NULL;

@@ -1,0 +1,1 @@
+SELECT * FROM TABLE(VALIDATE(raw_events, JOB_ID => '_last'));
