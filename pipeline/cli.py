@@ -39,6 +39,19 @@ def _curate(wh: Warehouse, reg: Registry) -> Any:
     return curate(wh, reg)
 
 
+def _claim_snowflake(wh: Warehouse) -> None:
+    """On Snowflake, Snowpipe has already copied the lines: `load` claims them as one batch."""
+    from pipeline.load import new_load_id
+    from pipeline.snowflake_load import SnowflakeLanding, claim_sql
+
+    load_id = new_load_id()
+    with wh.transaction():
+        for sql in claim_sql(load_id, SnowflakeLanding.from_settings(wh.settings), wh.engine):
+            wh.execute(sql)
+    lines = wh.scalar("SELECT COUNT(*) FROM raw_events WHERE load_id = ?", [load_id])
+    out.print(f"claimed {lines:,} lines copied by Snowpipe as batch {load_id}" if lines else "nothing new")
+
+
 def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
     """stage → gate → promote → curate: one incremental pass (what `nova run` does)."""
     staged = stage(wh, reg)
@@ -61,6 +74,9 @@ def register(app: typer.Typer) -> None:
         """
         root = landing or get_settings().landing_path
         with open_warehouse() as wh:
+            if not wh.is_duckdb:
+                _claim_snowflake(wh)
+                return
             res = run_load(wh, Landing(root))
         if res.load_id is None:
             out.print(f"nothing new under {root} ({res.files_skipped} files already loaded)")

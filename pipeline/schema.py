@@ -21,6 +21,9 @@ class Table:
     cluster_by: tuple[str, ...] = ()
     doc: str = ""
     indexes: tuple[str, ...] = field(default=())
+    # Large text columns: zstd in DuckDB is both faster to write and ~10x smaller than the
+    # default string compression (measured on 1.5 KB event lines); Snowflake compresses by itself.
+    compressed: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -61,7 +64,7 @@ TABLES: tuple[Table, ...] = (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
         ("raw_line", "text"), ("decode_error", "bool"), ("received_at", "ts"), ("file_mtime", "ts"),
         ("loaded_at", "ts"),
-    ), "raw", personal_data=True, cluster_by=("load_id",),
+    ), "raw", personal_data=True, cluster_by=("load_id",), compressed=("raw_line",),
         doc="One row per received line, append-only; the line is kept as text even when unparseable."),
     Table("load_ledger", (
         ("file_path", "text"), ("size_bytes", "int"), ("checksum", "text"), ("load_id", "text"),
@@ -73,17 +76,19 @@ TABLES: tuple[Table, ...] = (
         ("file_count", "int"), ("line_count", "int"), ("staged_at", "ts"), ("checks", "text"),
         ("note", "text"),
     ), "quarantine", doc="Each load is a batch: loading / pending / promoted / held / released / dropped."),
-    Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True,
+    Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True, compressed=("properties",),
           doc="Valid events of batches not yet promoted (the gate runs on them)."),
     Table("stg_events", EVENT_COLUMNS, "staged", personal_data=True, cluster_by=("event_date",),
+          compressed=("properties",),
           doc="Kept copy of each event_id (earliest received_at) of promoted or released batches."),
-    Table("stg_duplicates", EVENT_COLUMNS, "staged", personal_data=True,
+    Table("stg_duplicates", EVENT_COLUMNS, "staged", personal_data=True, compressed=("properties",),
           doc="Other copies of an event_id; linked to the kept event by event_id."),
     Table("quarantined_events", (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
         ("raw_line", "text"), ("reason", "text"), ("contract_version", "text"), ("event_id", "text"),
         ("user_id", "text"), ("quarantined_at", "ts"),
-    ), "quarantine", personal_data=True, doc="Lines that broke the contract, with a reason code."),
+    ), "quarantine", personal_data=True, compressed=("raw_line",),
+        doc="Lines that broke the contract, with a reason code."),
     Table("ignored_events", (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
         ("reason", "text"),
@@ -117,6 +122,8 @@ def create_table_sql(table: Table, engine: Engine, *, temporary: bool = False) -
         tail = ("\n" + "\n".join(opts)) if opts else ""
         return f"CREATE {kind}TABLE IF NOT EXISTS {table.name} (\n  {cols}\n){tail}"
     kind = "TEMPORARY " if temporary else ""
+    cols = ",\n  ".join(f"{name} {engine.t(k)}" + (" USING COMPRESSION zstd" if name in table.compressed else "")
+                        for name, k in table.columns)
     return f"CREATE {kind}TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
 
 

@@ -7,6 +7,7 @@ After an intended change: NOVA_UPDATE_GOLDEN=1 pytest tests/pipeline/test_duckdb
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -70,7 +71,9 @@ def test_every_golden_file_is_rendered() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_sqlglot_parses_every_statement(name: str) -> None:
     for sql in rendered()[name]:
-        parsed = sqlglot.parse(sql, read="duckdb")
+        # sqlglot does not know DuckDB's per-column `USING COMPRESSION` clause; the statement is
+        # executed for real by test_duckdb_runs_the_pinned_ddl_and_staging_sql.
+        parsed = sqlglot.parse(re.sub(r" USING COMPRESSION \w+", "", sql), read="duckdb")
         assert len(parsed) == 1 and parsed[0] is not None, f"{name}: not exactly one statement"
         assert not isinstance(parsed[0], exp.Command), f"{name}: sqlglot fell back to an opaque Command"
 

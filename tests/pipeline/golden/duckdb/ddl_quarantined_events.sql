@@ -3,7 +3,7 @@ CREATE TABLE IF NOT EXISTS quarantined_events (
   file_path VARCHAR,
   line_number BIGINT,
   platform VARCHAR,
-  raw_line VARCHAR,
+  raw_line VARCHAR USING COMPRESSION zstd,
   reason VARCHAR,
   contract_version VARCHAR,
   event_id VARCHAR,

@@ -3,7 +3,7 @@ CREATE TABLE IF NOT EXISTS raw_events (
   file_path VARCHAR,
   line_number BIGINT,
   platform VARCHAR,
-  raw_line VARCHAR,
+  raw_line VARCHAR USING COMPRESSION zstd,
   decode_error BOOLEAN,
   received_at TIMESTAMP,
   file_mtime TIMESTAMP,

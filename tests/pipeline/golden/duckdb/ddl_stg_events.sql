@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS stg_events (
   drift_seconds DOUBLE,
   is_late BOOLEAN,
   clock_ahead BOOLEAN,
-  properties JSON,
+  properties JSON USING COMPRESSION zstd,
   load_id VARCHAR,
   file_path VARCHAR,
   line_number BIGINT,
