@@ -153,7 +153,8 @@ def test_ios_epoch_ms_and_epoch_seconds_below_5(wh, registry, landing):
 def test_android_offsets_and_local_time_read_as_utc(wh, registry, landing):
     run(wh, registry, landing, "android", [
         android("d1"),
-        android("d2", timestamp="2026-11-25 16:00:00", sentAt=None, appVersion="4.2.0", received_at="2026-11-25T17:00:00Z"),
+        android("d2", timestamp="2026-11-25 16:00:00", sentAt=None, appVersion="4.2.0",
+                received_at="2026-11-25T17:00:00Z"),
     ])
     assert staged(wh, "d1")["client_ts"] == D(2026, 11, 25, 17, 0, 0, 123000)
     d2 = staged(wh, "d2")

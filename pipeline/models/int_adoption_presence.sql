@@ -1,0 +1,65 @@
+{#- int_adoption_presence: which users of a workspace used a feature (every catalog level) in a week and
+    in a month; feature_id '*' stands for "any feature" (the user had a staged event of the workspace
+    in the period: its rows are the active users).
+    delta: as int_usage_presence, a row appears only through a daily row that appeared and disappears
+    only through one that disappeared when no daily row of the period still holds it. -#}
+{%- import "_macros.jinja" as m with context -%}
+{%- macro rolled(source) -%}
+SELECT pr.period,
+       CASE WHEN pr.period = 'week' THEN {{ e.week_start("x.event_date") }}
+            ELSE {{ e.month_start("x.event_date") }} END AS period_start,
+       x.workspace_id,
+       CASE WHEN f.any_feature = 1 THEN {{ e.lit(any_feature) }} ELSE COALESCE(a.ancestor_id, x.feature_id) END
+         AS feature_id,
+       x.user_id
+FROM {{ source }} x
+CROSS JOIN (SELECT 'week' AS period UNION ALL SELECT 'month' AS period) pr
+CROSS JOIN (SELECT 0 AS any_feature UNION ALL SELECT 1 AS any_feature) f
+LEFT JOIN feature_ancestors a ON f.any_feature = 0 AND a.feature_id = x.feature_id
+{%- endmacro %}
+{%- set keys = ["period", "period_start", "workspace_id", "feature_id", "user_id"] %}
+{%- set cols = keys | join(", ") %}
+{%- set periods = in_ranges("d.event_date", scope.period_ranges("week") + scope.period_ranges("month")) %}
+
+{%- if mode == "delta" %}
+INSERT INTO curate_work_adoption_presence ({{ cols }}, change)
+SELECT DISTINCT r.period, r.period_start, r.workspace_id, r.feature_id, r.user_id, 1
+FROM ({{ rolled(m.appeared) }}) r
+WHERE NOT EXISTS (
+  SELECT 1 FROM int_adoption_presence t WHERE {{ m.period_touched("t") }} AND {{ m.same(keys, "t", "r") }});
+
+{{ m.only_if("SELECT COUNT(*) FROM curate_work_daily_delta WHERE existed AND NOT exists_now") }}
+INSERT INTO curate_work_adoption_presence ({{ cols }}, change)
+SELECT DISTINCT r.period, r.period_start, r.workspace_id, r.feature_id, r.user_id, -1
+FROM ({{ rolled(m.disappeared) }}) r
+WHERE NOT EXISTS (
+  SELECT 1
+  FROM ({{ rolled("(SELECT d.* FROM int_user_feature_daily d WHERE " ~ periods ~ " AND EXISTS (SELECT 1 FROM "
+                  ~ m.disappeared ~ " g WHERE g.workspace_id = d.workspace_id AND g.user_id = d.user_id))") }}) s
+  WHERE {{ m.same(keys, "s", "r") }});
+
+{{ m.only_if("SELECT COUNT(*) FROM curate_work_adoption_presence WHERE change < 0") }}
+DELETE FROM int_adoption_presence
+WHERE {{ m.period_touched("int_adoption_presence") }}
+  AND EXISTS (
+    SELECT 1 FROM curate_work_adoption_presence w
+    WHERE w.change < 0 AND {{ m.same(keys, "w", "int_adoption_presence") }});
+
+INSERT INTO int_adoption_presence ({{ cols }})
+SELECT {{ cols }} FROM curate_work_adoption_presence WHERE change > 0;
+{%- else %}
+DELETE FROM int_adoption_presence
+{%- if mode == "range" %}
+WHERE {{ m.period_touched("int_adoption_presence") }}
+{%- endif %};
+
+INSERT INTO int_adoption_presence ({{ cols }})
+SELECT DISTINCT r.period, r.period_start, r.workspace_id, r.feature_id, r.user_id
+{%- if mode == "range" %}
+FROM ({{ rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ periods ~ ")") }}) r
+WHERE {{ m.period_touched("r") }}
+{%- else %}
+FROM ({{ rolled("int_user_feature_daily") }}) r
+{%- endif %}
+ORDER BY r.period, r.period_start;  {#- clustered: a run reads its periods only (zone maps) #}
+{%- endif %}
