@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from pipeline.crashpoint import crash_point
@@ -131,25 +132,21 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
 
 def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, FileLines]]) -> None:
     now = utcnow()
-    paths, numbers, lines, errors, mtimes, platforms = [], [], [], [], [], []
-    for f, fl in chunk:
-        n = len(fl.lines)
-        paths.extend([f.rel_path] * n)
-        numbers.extend(range(1, n + 1))
-        lines.extend(fl.lines)
-        errors.extend(fl.decode_errors)
-        mtimes.extend([f.mtime] * n)
-        platforms.extend([f.platform] * n)
     e = wh.engine
     received = e.received_at_of_line("raw_line", "decode_error", "file_mtime")
-    if lines:
+    if sum(len(fl.lines) for _, fl in chunk):
+        # Columns are built per file in C++ (repeat, arange): no Python object per line.
         tbl = pa.table({
-            "file_path": pa.array(paths, pa.string()),
-            "line_number": pa.array(numbers, pa.int64()),
-            "platform": pa.array(platforms, pa.string()),
-            "raw_line": pa.array(lines, pa.string()),
-            "decode_error": pa.array(errors, pa.bool_()),
-            "file_mtime": pa.array(mtimes, pa.timestamp("us")),
+            "file_path": pa.chunked_array([pa.repeat(pa.scalar(f.rel_path, pa.string()), len(fl.lines))
+                                           for f, fl in chunk], pa.string()),
+            "line_number": pa.chunked_array([pa.array(np.arange(1, len(fl.lines) + 1, dtype=np.int64))
+                                             for _, fl in chunk], pa.int64()),
+            "platform": pa.chunked_array([pa.repeat(pa.scalar(f.platform, pa.string()), len(fl.lines))
+                                          for f, fl in chunk], pa.string()),
+            "raw_line": pa.chunked_array([fl.lines for _, fl in chunk], pa.large_string()),
+            "decode_error": pa.chunked_array([fl.decode_errors for _, fl in chunk], pa.bool_()),
+            "file_mtime": pa.chunked_array([pa.repeat(pa.scalar(f.mtime, pa.timestamp("us")), len(fl.lines))
+                                            for f, fl in chunk], pa.timestamp("us")),
         })
         con = wh.native()
         con.register("_nova_load_chunk", tbl)

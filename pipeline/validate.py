@@ -12,7 +12,7 @@ from pathlib import Path
 from config import Settings
 from contracts.registry import Registry
 from nova.errors import Exit, NovaError
-from pipeline.landing import FileLines, LandingFile, decompress, split_lines
+from pipeline.landing import FileLines, LandingFile, decompress, split_lines_arrow
 from pipeline.load import _insert_chunk
 from pipeline.stage import gate, promote, stage
 from pipeline.warehouse import open_warehouse
@@ -32,7 +32,7 @@ def validate_sample(reg: Registry, path: Path, platform: str) -> list[Verdict]:
     if not path.exists():
         raise NovaError(f"{path} not found", code=Exit.DATA)
     data, note = decompress(path.read_bytes(), path.name.endswith(".gz"))
-    lines, errors = split_lines(data)
+    lines, errors = split_lines_arrow(data)
     mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(tzinfo=None)
     f = LandingFile(f"platform={platform}/sample/{path.name}", len(data), mtime)
     with open_warehouse(Settings(warehouse_url="duckdb:///:memory:")) as wh:
