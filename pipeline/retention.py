@@ -67,7 +67,6 @@ def plan(c: Cutoffs) -> list[tuple[str, str]]:
         ("stg_duplicates", IN_EXPIRED),
         ("fct_feature_events", f"event_date < {ev}"),
         ("int_user_feature_daily", f"event_date < {ag}"),
-        ("int_user_feature_period", periods),
         ("int_usage_presence", grains),
         ("int_adoption_presence", periods),
         ("int_workspace_active", periods),
