@@ -67,3 +67,19 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert "adds up" in res.stdout and "DOES NOT ADD UP" not in res.stdout
     assert "wave" in res.stdout and "top features" in res.stdout
+
+
+def test_batches_list_shows_each_load_and_its_state(tmp_path: Path) -> None:
+    landing = Path(os.environ["NOVA_LANDING_PATH"])
+    write_landing(landing, "web", "a.jsonl", [web("m1")])
+    assert nova("load").returncode == 0
+    pending = json.loads(nova("batches", "list", "--json").stdout)
+    assert [b["state"] for b in pending] == ["pending"] and pending[0]["line_count"] == 1
+    assert nova("run").returncode == 0
+    write_landing(landing, "web", "b.jsonl", [web("m2"), web("m3")])
+    assert nova("load").returncode == 0
+    assert nova("run").returncode == 0
+    rows = json.loads(nova("batches", "list", "--json").stdout)
+    assert [(b["state"], b["line_count"]) for b in rows] == [("promoted", 1), ("promoted", 2)]
+    table = nova("batches", "list")
+    assert table.returncode == 0 and rows[0]["load_id"] in table.stdout
