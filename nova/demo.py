@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
         summary = generate(GeneratorConfig(out=staging, start=dt.date.fromisoformat(start), days=days,
                                            events_per_day=events_per_day, seed=seed))
         out.print(f"[bold]generated[/] {days} days of traffic in {time.perf_counter() - t0:.1f}s "
-                  f"({getattr(summary, 'lines', '?'):,} lines)")
+                  f"({summary.lines:,} lines)")
         with open_warehouse(s) as wh:
             for day, files in _waves(staging).items():
                 for p in files:

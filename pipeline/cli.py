@@ -13,6 +13,7 @@ from rich.table import Table
 from config import get_settings
 from contracts.registry import Registry, RegistryError, load_registry
 from nova.errors import Exit, NovaError
+from pipeline.curate import curate, plan
 from pipeline.landing import Landing
 from pipeline.load import load as run_load
 from pipeline.reconcile import adds_up, reconcile
@@ -29,14 +30,6 @@ def registry() -> Registry:
     except RegistryError as exc:
         raise NovaError(f"the contract registry at {path} is invalid:\n{exc}",
                         hint="run `nova contracts lint`", code=Exit.CONFIG) from exc
-
-
-def _curate(wh: Warehouse, reg: Registry) -> Any:
-    try:
-        from pipeline.curate import curate
-    except ImportError:
-        return None
-    return curate(wh, reg)
 
 
 def _claim_snowflake(wh: Warehouse) -> None:
@@ -57,7 +50,7 @@ def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
     staged = stage(wh, reg)
     decided = gate(wh)
     promoted = promote(wh)
-    curated = _curate(wh, reg)
+    curated = curate(wh, reg)
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated}
 
 
@@ -95,10 +88,6 @@ def register(app: typer.Typer) -> None:
         """Stage new raw lines through the contracts, gate each batch, promote and curate (incremental)."""
         reg = registry()
         if explain:
-            try:
-                from pipeline.curate import plan
-            except ImportError as exc:
-                raise NovaError("the curated layer is not installed", code=Exit.CONFIG) from exc
             with open_warehouse() as wh:
                 out.print(plan(wh).render())
             return
@@ -111,8 +100,7 @@ def register(app: typer.Typer) -> None:
             out.print(f"gate: {load_id} {state}")
         out.print(f"promoted {len(p.batches)} batch(es): {p.kept:,} kept, {p.duplicates:,} duplicates, "
                   f"{p.taken_over:,} earlier copies took over")
-        if res["curated"] is not None:
-            out.print(f"curated: {res['curated']}")
+        out.print(f"curated: {res['curated']}")
 
     @app.command("reconcile")
     def reconcile_cmd(
@@ -201,10 +189,7 @@ def register(app: typer.Typer) -> None:
 
 def _register_validate() -> None:
     """`nova contracts validate` lives with the contracts commands but runs the pipeline's SQL."""
-    try:
-        from contracts.cli import contracts_app
-    except ImportError:
-        return
+    from contracts.cli import contracts_app
 
     @contracts_app.command("validate")
     def validate_cmd(

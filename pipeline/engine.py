@@ -58,19 +58,12 @@ class Engine:
         return "(" + ", ".join(self.lit(v) for v in values) + ")"
 
     # --- JSON -----------------------------------------------------------------------------
-    def parse_json(self, text_expr: str) -> str:
-        """The parsed document, or NULL when the text is not one JSON object."""
-        raise NotImplementedError
-
     def json_text(self, doc: str, path: str) -> str:
         """Scalar at a dotted path as text (objects as JSON text), NULL when absent or null."""
         raise NotImplementedError
 
     def json_value(self, doc: str, path: str) -> str:
         """Sub-document at a dotted path, as JSON."""
-        raise NotImplementedError
-
-    def json_is_object(self, doc: str, path: str) -> str:
         raise NotImplementedError
 
     def json_text_of_line(self, text_expr: str, path: str) -> str:
@@ -151,12 +144,6 @@ class Engine:
     def _version_part(self, text_expr: str, n: int) -> str:
         raise NotImplementedError
 
-    def regexp_matches(self, text_expr: str, pattern: str) -> str:
-        return f"REGEXP_LIKE({text_expr}, {self.lit(pattern)})"
-
-    def sha256_hex(self, expr: str) -> str:
-        return f"SHA256({expr})"
-
     def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
         """True when the pattern matches anywhere in the text (unanchored). `pattern_expr` is SQL:
         a bound parameter `?` (keeps personal data out of the query history) or a literal. Patterns
@@ -182,19 +169,11 @@ class DuckDBEngine(Engine):
     def _jpath(path: str) -> str:
         return lit("$." + ".".join(f'"{s}"' for s in path_segments(path)))
 
-    def parse_json(self, text_expr: str) -> str:
-        # json_valid refuses trailing content (two values on a line); only objects are events.
-        return (f"CASE WHEN json_valid({text_expr}) AND json_type({text_expr}) = 'OBJECT' "
-                f"THEN CAST({text_expr} AS JSON) END")
-
     def json_text(self, doc: str, path: str) -> str:
         return f"json_extract_string({doc}, {self._jpath(path)})"
 
     def json_value(self, doc: str, path: str) -> str:
         return f"json_extract({doc}, {self._jpath(path)})"
-
-    def json_is_object(self, doc: str, path: str) -> str:
-        return f"(json_type({doc}, {self._jpath(path)}) = 'OBJECT')"
 
     def json_text_of_line(self, text_expr: str, path: str) -> str:
         # try(): a line that is not JSON yields NULL instead of failing the whole statement.
@@ -243,15 +222,8 @@ class DuckDBEngine(Engine):
     def _version_part(self, text_expr: str, n: int) -> str:
         return f"TRY_CAST(NULLIF(regexp_extract(split_part(trim({text_expr}), '.', {n}), '^[0-9]+'), '') AS BIGINT)"
 
-    def regexp_matches(self, text_expr: str, pattern: str) -> str:
-        return f"regexp_matches({text_expr}, {self.lit(pattern)})"
-
     def regexp_extract(self, text_expr: str, pattern: str) -> str:
         return f"regexp_extract({text_expr}, {self.lit(pattern)}, 1)"
-
-    def sha256_hex(self, expr: str) -> str:
-        return f"sha256({expr})"
-
 
 class SnowflakeEngine(Engine):
     name = "snowflake"
@@ -274,9 +246,6 @@ class SnowflakeEngine(Engine):
 
     def json_value(self, doc: str, path: str) -> str:
         return f"GET_PATH({doc}, {self._jpath(path)})"
-
-    def json_is_object(self, doc: str, path: str) -> str:
-        return f"IS_OBJECT(GET_PATH({doc}, {self._jpath(path)}))"
 
     def json_text_of_line(self, text_expr: str, path: str) -> str:
         return self.json_text(f"TRY_PARSE_JSON({text_expr})", path)
@@ -320,9 +289,6 @@ class SnowflakeEngine(Engine):
 
     def _version_part(self, text_expr: str, n: int) -> str:
         return f"TRY_TO_NUMBER(REGEXP_SUBSTR(SPLIT_PART(TRIM({text_expr}), '.', {n}), '^[0-9]+'))"
-
-    def sha256_hex(self, expr: str) -> str:
-        return f"SHA2({expr}, 256)"
 
     def now(self) -> str:
         return "SYSDATE()"  # UTC TIMESTAMP_NTZ, like every time column

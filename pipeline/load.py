@@ -63,8 +63,7 @@ def _read_all(landing: Landing, files: list[LandingFile]) -> Iterator[tuple[Land
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Bounded look-ahead keeps memory flat whatever the number of files.
         pending: list = []
-        it = iter(files)
-        for f in it:
+        for f in files:
             pending.append((f, pool.submit(read_file_lines, landing, f)))
             if len(pending) >= 4:
                 g, fut = pending.pop(0)

@@ -7,7 +7,7 @@ rendered only by the Snowflake engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pipeline.engine import Engine, SnowflakeEngine
 
@@ -20,7 +20,6 @@ class Table:
     personal_data: bool = False  # holds user ids: short Time Travel, transient in Snowflake
     cluster_by: tuple[str, ...] = ()
     doc: str = ""
-    indexes: tuple[str, ...] = field(default=())
     # Large text columns: zstd in DuckDB is both faster to write and ~10x smaller than the
     # default string compression (measured on 1.5 KB event lines); Snowflake compresses by itself.
     compressed: tuple[str, ...] = ()

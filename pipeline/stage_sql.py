@@ -154,7 +154,7 @@ def classify_sql(c: PlatformContract, rules: Rules, e: Engine) -> str:
     l6 = (
         "SELECT l5.*, "
         f"{e.lit(c.version)} AS contract_version, {e.to_date('l5.event_ts')} AS event_date, "
-        f"({us('l5.received_at')} - {us('l5.client_ts')}) / 1000000.0 AS drift_seconds, "
+        f"{e.seconds_between('l5.client_ts', 'l5.received_at')} AS drift_seconds, "
         f"({e.to_date('l5.event_ts')} < {e.to_date('l5.received_at')}) AS is_late, "
         f"CASE {' '.join(reasons)} END AS reason "
         f"FROM ({l5}) l5"
