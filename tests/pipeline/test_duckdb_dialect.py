@@ -6,7 +6,6 @@ After an intended change: NOVA_UPDATE_GOLDEN=1 pytest tests/pipeline/test_duckdb
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -22,9 +21,9 @@ from pipeline.schema import TABLES, create_table_sql
 from pipeline.snowflake_cli import run_statements
 from pipeline.stage_sql import INPUT, classify_sql, unknown_platform_sql
 from tests.conftest import REPO
+from tests.pipeline.golden import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "duckdb"
-UPDATE = os.environ.get("NOVA_UPDATE_GOLDEN") == "1"
 E = DuckDBEngine()
 PLATFORMS = ("web", "ios", "android", "backend")
 # The DuckDB load inserts raw rows from Python (pipeline/load.py); this is its one SQL expression.
@@ -54,13 +53,7 @@ NAMES = sorted(rendered())
 
 @pytest.mark.parametrize("name", NAMES)
 def test_golden(name: str) -> None:
-    text = "\n\n".join(s + ";" for s in rendered()[name]) + "\n"
-    path = GOLDEN / f"{name}.sql"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}: run with NOVA_UPDATE_GOLDEN=1 and review it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed: NOVA_UPDATE_GOLDEN=1, then review the diff"
+    assert_golden(GOLDEN / f"{name}.sql", "\n\n".join(s + ";" for s in rendered()[name]) + "\n")
 
 
 def test_every_golden_file_is_rendered() -> None:

@@ -10,7 +10,6 @@ then review the diff of tests/pipeline/golden/snowflake/.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -53,10 +52,10 @@ from pipeline.stage import gate, promote, stage
 from pipeline.stage_sql import classify_sql, unknown_platform_sql
 from pipeline.warehouse import Warehouse
 from tests.conftest import REPO, write_landing
+from tests.pipeline.golden import assert_golden
 from tests.pipeline.helpers import android, backend, ios, web
 
 GOLDEN = Path(__file__).parent / "golden" / "snowflake"
-UPDATE = os.environ.get("NOVA_UPDATE_GOLDEN") == "1"
 E = SnowflakeEngine()
 SETTINGS = Settings(landing_path="s3://novasuite-events-landing/events", snowflake_stage="NOVA_LANDING_STAGE",
                     snowflake_storage_integration="NOVA_S3_LANDING")
@@ -108,13 +107,7 @@ NAMES = sorted(rendered())
 # --- (a) pinned ---------------------------------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_golden(name: str) -> None:
-    text = script(rendered()[name]) + "\n"
-    path = GOLDEN / f"{name}.sql"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}: run with NOVA_UPDATE_GOLDEN=1 and review it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed: NOVA_UPDATE_GOLDEN=1, then review the diff"
+    assert_golden(GOLDEN / f"{name}.sql", script(rendered()[name]) + "\n")
 
 
 def test_every_golden_file_is_rendered() -> None:
