@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -48,6 +49,18 @@ class FileLines:
     decode_errors: pa.Array  # bool: the line was not valid UTF-8 (kept with escapes)
     checksum: str
     note: str = ""
+    received_tail: pa.Array | None = None  # `received_at` read from each line's tail, else null
+
+
+def received_tails(lines: pa.Array) -> pa.Array:
+    """Engine.RECEIVED_TAIL_PATTERN over the last bytes of each line, in Arrow (C++, off the GIL,
+    on the reader threads): the load's SQL then parses only the lines whose tail did not hold it.
+    Bytes, not characters: on a line with multi-byte characters the tail is only shorter."""
+    from pipeline.engine import Engine
+
+    tails = pc.binary_slice(lines.cast(pa.large_binary()), -Engine.RECEIVED_TAIL_CHARS, 1 << 40)
+    pattern = Engine.RECEIVED_TAIL_PATTERN.replace("(", "(?P<v>", 1)
+    return pc.struct_field(pc.extract_regex(tails, pattern), "v").cast(pa.large_string())
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -175,22 +188,53 @@ def _split_lines_slow(data: bytes) -> tuple[list[str], list[bool]]:
 
 def split_lines_arrow(data: bytes) -> tuple[pa.Array, pa.Array]:
     """`split_lines` as Arrow arrays, split in C++ without a Python object per line (the load's
-    hot path); a file with invalid UTF-8 takes the per-line path."""
+    hot path). Lines that are not valid UTF-8 are found by their byte offsets and only they are
+    decoded in Python (with escapes); a file with a few bad lines stays on the fast path."""
     if data.startswith(BOM):
         data = data[len(BOM):]
     if not data:
         return pa.array([], pa.large_string()), pa.array([], pa.bool_())
-    parts = pc.split_pattern(pa.array([data], pa.large_binary()), pattern=b"\n").flatten()
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [  # the bytes as one value, not copied
+        None, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)])
+    parts = pc.split_pattern(whole, pattern=b"\n").flatten()
     if data.endswith(b"\n"):
         parts = parts.slice(0, len(parts) - 1)  # a final newline does not start a line
-    if b"\r" in data:
+    if data.find(b"\r") >= 0:
         parts = pc.replace_substring_regex(parts, pattern="\r$", replacement="")
     try:
-        lines = parts.cast(pa.large_string())
+        return parts.cast(pa.large_string()), pa.repeat(pa.scalar(False), len(parts))
     except pa.ArrowInvalid:
+        bad = _invalid_utf8_lines(data)
+    if bad is None:  # mostly not text: per line
         text, errors = _split_lines_slow(data)
         return pa.array(text, pa.large_string()), pa.array(errors, pa.bool_())
-    return lines, pa.repeat(pa.scalar(False), len(lines))
+    mask = np.zeros(len(parts), dtype=bool)
+    mask[bad] = True
+    fixed = [parts[i].as_py().decode("utf-8", "backslashreplace") for i in bad]
+    binary_fixed = pa.array([f.encode() for f in fixed], pa.large_binary())
+    lines = pc.replace_with_mask(parts, pa.array(mask), binary_fixed).cast(pa.large_string())
+    return lines, pa.array(mask)
+
+
+def _invalid_utf8_lines(data: bytes, limit: int = 1000) -> list[int] | None:
+    """Indexes of the lines holding invalid UTF-8 (None past `limit` of them: hardly text).
+
+    Only lines with a byte above 0x7F can be invalid: numpy finds them, and just those lines
+    are decoded strictly."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    lines_with_high = np.unique(np.searchsorted(newlines, np.flatnonzero(buf >= 0x80)))
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(data)]))
+    bad: list[int] = []
+    for index in lines_with_high.tolist():
+        try:
+            data[starts[index]:ends[index]].decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(index)
+            if len(bad) > limit:
+                return None
+    return bad
 
 
 def read_file_lines(landing: Landing, f: LandingFile) -> FileLines:
@@ -198,4 +242,4 @@ def read_file_lines(landing: Landing, f: LandingFile) -> FileLines:
     checksum = hashlib.sha256(data).hexdigest()
     body, note = decompress(data, f.gzipped)
     lines, errors = split_lines_arrow(body)
-    return FileLines(lines, errors, checksum, note)
+    return FileLines(lines, errors, checksum, note, received_tails(lines))

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.crashpoint import crash_point
-from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
+from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines, received_tails
 from pipeline.warehouse import Warehouse
 
 # Lines per transaction; NOVA_LOAD_CHUNK_LINES lowers it (crash tests).
@@ -90,7 +90,7 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
         nonlocal chunk, chunk_lines, chunks_done, created
         if not chunk:
             return
-        with wh.transaction():
+        with wh.transaction(), wh.bulk():
             if not created:
                 wh.execute("INSERT INTO batches (load_id, state, created_at, updated_at, file_count, line_count) "
                            "VALUES (?, 'loading', ?, ?, 0, 0)", [load_id, utcnow(), utcnow()])
@@ -132,7 +132,7 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
 def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, FileLines]]) -> None:
     now = utcnow()
     e = wh.engine
-    received = e.received_at_of_line("raw_line", "decode_error", "file_mtime")
+    received = e.received_at_of_line("raw_line", "decode_error", "file_mtime", "received_tail")
     if sum(len(fl.lines) for _, fl in chunk):
         # Columns are built per file in C++ (repeat, arange): no Python object per line.
         tbl = pa.table({
@@ -144,6 +144,8 @@ def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, Fi
                                           for f, fl in chunk], pa.string()),
             "raw_line": pa.chunked_array([fl.lines for _, fl in chunk], pa.large_string()),
             "decode_error": pa.chunked_array([fl.decode_errors for _, fl in chunk], pa.bool_()),
+            "received_tail": pa.chunked_array([fl.received_tail if fl.received_tail is not None
+                                               else received_tails(fl.lines) for _, fl in chunk], pa.large_string()),
             "file_mtime": pa.chunked_array([pa.repeat(pa.scalar(f.mtime, pa.timestamp("us")), len(fl.lines))
                                             for f, fl in chunk], pa.timestamp("us")),
         })

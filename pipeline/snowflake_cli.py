@@ -100,6 +100,10 @@ class StatementRecorder:
         yield self
         self._keep("COMMIT")
 
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[StatementRecorder]:
+        yield self  # a DuckDB session setting only: nothing to render
+
     # sync_feature_lookup inserts the catalog keys with wh.dbapi.cursor().executemany(...)
     @property
     def dbapi(self) -> StatementRecorder:

@@ -99,8 +99,9 @@ def stage(wh: Warehouse, reg: Registry) -> StageResult:
     ids = wh.engine.in_list(pending)
     with wh.transaction():
         sync_feature_lookup(wh, reg)
-    _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
-    with wh.transaction():
+    with wh.bulk():
+        _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
+    with wh.transaction(), wh.bulk():
         res = _write_outcomes(wh)
         crash_point("stage:before_commit")
         wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [utcnow(), utcnow()])
@@ -149,13 +150,14 @@ def promote(wh: Warehouse) -> PromoteResult:
     now = utcnow()
     # Rank on the key columns only (before the transaction: Snowflake commits at DDL); whole
     # rows then move once, straight to their table, in one transaction.
-    wh.execute(
-        "CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, "
-        "ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn "
-        f"FROM (SELECT event_id, received_at, {keys}, 1 AS is_new FROM stg_pending WHERE load_id IN {ids} "
-        f"UNION ALL SELECT event_id, received_at, {keys}, 0 AS is_new FROM stg_events "
-        f"WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN {ids})) c")
-    with wh.transaction():
+    with wh.bulk():
+        wh.execute(
+            "CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, "
+            "ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn "
+            f"FROM (SELECT event_id, received_at, {keys}, 1 AS is_new FROM stg_pending WHERE load_id IN {ids} "
+            f"UNION ALL SELECT event_id, received_at, {keys}, 0 AS is_new FROM stg_events "
+            f"WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN {ids})) c")
+    with wh.transaction(), wh.bulk():
         losers = "SELECT event_id FROM _nova_rank WHERE is_new = 0 AND rn > 1"
         # Kept copies beaten by an earlier copy that arrived late: they become duplicates.
         wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "

@@ -8,12 +8,15 @@ feature resolution all come from the contract.
 
 from __future__ import annotations
 
+import re
+
 from contracts.model import REQUIRED_KEYS, PlatformContract, ResolveStep, TimeFormat
 from contracts.registry import Rules
 from pipeline.engine import Engine
 
 MAX_EPOCH_MICROS = 7_258_118_400_000_000  # 2200-01-01: larger epochs are not timestamps
 INPUT = "stage_input"
+PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LOOKUP = "ref_feature_lookup"
 
 
@@ -27,6 +30,10 @@ def needed_paths(c: PlatformContract) -> list[str]:
     for m in c.mapping.values():
         paths.extend(m.from_)
     paths.extend(cond.path for cond in c.scope)
+    if "properties" in c.mapping:
+        # Whether a personal-data key is there at all comes from the same single parse.
+        props = c.mapping["properties"].from_[0]
+        paths.extend(f"{props}.{key}" for key in c.strip_properties if PLAIN_KEY.match(key))
     return list(dict.fromkeys(paths))
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from config import Settings, get_settings
 from nova.errors import Exit, NovaError
 from pipeline.engine import DuckDBEngine, Engine, engine_for_url
-from pipeline.schema import all_ddl
+from pipeline.schema import TABLES, all_ddl
 
 _LOG_SQL = os.environ.get("NOVA_LOG_SQL") == "1"  # every statement and its duration, on stderr
 
@@ -101,9 +101,33 @@ class Warehouse:
         self._in_tx = False
         self.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[Warehouse]:
+        """Large INSERT ... SELECT statements: DuckDB may write them on every thread when it need
+        not keep the source's row order (no table here relies on physical order)."""
+        if not self.is_duckdb:
+            yield self
+            return
+        self.execute("SET preserve_insertion_order = false")
+        try:
+            yield self
+        finally:
+            self.execute("SET preserve_insertion_order = true")
+
     def ensure_schema(self) -> None:
-        for ddl in all_ddl(self.engine):
-            self.execute(ddl)
+        """Create missing tables, and add the columns a newer release declares to existing ones."""
+        have: dict[str, set[str]] = {}
+        for table, column in self.query(
+                "SELECT lower(table_name), lower(column_name) FROM information_schema.columns "
+                "WHERE table_schema = current_schema()"):
+            have.setdefault(table, set()).add(column)
+        for table, ddl in zip(TABLES, all_ddl(self.engine), strict=True):
+            if table.name not in have:
+                self.execute(ddl)
+                continue
+            for name, kind in table.columns:
+                if name not in have[table.name]:
+                    self.execute(f"ALTER TABLE {table.name} ADD COLUMN {name} {self.engine.t(kind)}")
 
     def table_exists(self, name: str) -> bool:
         return bool(self.scalar(

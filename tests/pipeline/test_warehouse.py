@@ -1,0 +1,25 @@
+"""The warehouse object against a real DuckDB file: schema upgrades keep the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from config import Settings
+from pipeline.schema import TABLES_BY_NAME
+from pipeline.warehouse import open_warehouse
+
+
+def test_opening_an_older_warehouse_adds_the_new_columns_and_keeps_rows(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE erasure_counts (load_id VARCHAR, lines BIGINT)")  # an older release's table
+    con.execute("INSERT INTO erasure_counts VALUES ('L1', 3)")
+    con.close()
+    with open_warehouse(Settings(warehouse_url=f"duckdb:///{db}")) as wh:
+        cols = [r[0] for r in wh.query("SELECT column_name FROM information_schema.columns "
+                                        "WHERE table_name = 'erasure_counts'")]
+        assert set(cols) == set(TABLES_BY_NAME["erasure_counts"].column_names)
+        assert wh.query("SELECT load_id, lines, request_id FROM erasure_counts") == [("L1", 3, None)]
+        assert wh.table_exists("raw_events")  # missing tables are created as before
