@@ -7,6 +7,7 @@ anything (ARCHITECTURE invariants 2 and 3).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 
@@ -58,7 +59,10 @@ def _step(wh: Warehouse, registry: Registry, *, rebuild: bool, now: dt.datetime 
             runs = run_models(wh, MODELS, scope, {}, default="full")
         else:
             scope = derive_work(wh)
-            runs = run_models(wh, MODELS, scope, dict.fromkeys(HIERARCHY_MODELS, "full") if changed else {})
+            # Deltas append in any order, so they may insert on every thread; a model recomputed in
+            # full keeps its ORDER BY (the clustering that lets later runs read only their periods).
+            with contextlib.nullcontext() if changed else wh.bulk():
+                runs = run_models(wh, MODELS, scope, dict.fromkeys(HIERARCHY_MODELS, "full") if changed else {})
         mode = "rebuild" if rebuild else "incremental"
         record_state(wh, runs, mode, now)
         consume_pending(wh)
