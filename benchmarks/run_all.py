@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 QUICK_ARGS = {"bench_ingest.py": ["--events", "100000"], "bench_generate.py": ["--events", "100000"],
-              "bench_curate.py": ["--quick"]}
+              "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"]}
 
 
 def main() -> int:
