@@ -52,6 +52,7 @@ class Warehouse:
             raise NovaError(f"cannot open the warehouse: {msg}", hint=hint, code=Exit.CONFIG) from exc
         self._cursor = self.dbapi.cursor()
         self._in_tx = False
+        self._restore_order = False
         if self.is_duckdb:
             # Set after connecting: the built-in ICU extension is not loaded yet at connect time.
             self.execute("SET TimeZone = 'UTC'")
@@ -97,6 +98,9 @@ class Warehouse:
         except BaseException:
             self._in_tx = False
             self.execute("ROLLBACK")
+            if self._restore_order:
+                self._restore_order = False
+                self.execute("SET preserve_insertion_order = true")
             raise
         self._in_tx = False
         self.execute("COMMIT")
@@ -111,8 +115,13 @@ class Warehouse:
         self.execute("SET preserve_insertion_order = false")
         try:
             yield self
-        finally:
-            self.execute("SET preserve_insertion_order = true")
+        except BaseException:
+            try:
+                self.execute("SET preserve_insertion_order = true")
+            except Exception:  # an aborted transaction refuses it: set again after its ROLLBACK
+                self._restore_order = True
+            raise  # the original error, never the refused SET
+        self.execute("SET preserve_insertion_order = true")
 
     def ensure_schema(self) -> None:
         """Create missing tables, and add the columns a newer release declares to existing ones."""
