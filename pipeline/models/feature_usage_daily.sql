@@ -37,12 +37,7 @@ CROSS JOIN (SELECT 0 AS is_all UNION ALL SELECT 1 AS is_all) p
 {%- endmacro %}
 
 {%- if mode == "delta" %}
-INSERT INTO curate_work_usage (
-  grain, period_start, feature_id, platform, event_count, user_count, workspace_count, existed)
-SELECT 'day', c.event_date, c.feature_id, c.platform,
-       COALESCE(o.event_count, 0) + c.d_events, COALESCE(o.user_count, 0) + c.d_users,
-       COALESCE(o.workspace_count, 0) + c.d_workspaces, o.event_date IS NOT NULL
-FROM (
+{% call m.apply_usage_delta("feature_usage_daily", "event_date", "day", in_ranges("event_date", scope.date_ranges)) %}
   SELECT r.event_date, r.feature_id, r.platform, SUM(r.d_events) AS d_events, SUM(r.d_users) AS d_users,
          SUM(r.d_workspaces) AS d_workspaces
   FROM (
@@ -58,21 +53,7 @@ FROM (
           FROM ({{ rolled(both_states("workspace_id"), "sign") }}) z) y
   ) r
   GROUP BY r.event_date, r.feature_id, r.platform
-) c
-LEFT JOIN (SELECT * FROM feature_usage_daily WHERE {{ in_ranges("event_date", scope.date_ranges) }}) o
-  ON o.event_date = c.event_date AND o.feature_id = c.feature_id AND o.platform = c.platform;
-
-DELETE FROM feature_usage_daily
-WHERE {{ in_ranges("event_date", scope.date_ranges) }}
-  AND EXISTS (
-    SELECT 1 FROM curate_work_usage w
-    WHERE w.grain = 'day' AND w.existed AND w.period_start = feature_usage_daily.event_date
-      AND w.feature_id = feature_usage_daily.feature_id AND w.platform = feature_usage_daily.platform);
-
-INSERT INTO feature_usage_daily (event_date, feature_id, platform, event_count, user_count, workspace_count)
-SELECT period_start, feature_id, platform, event_count, user_count, workspace_count
-FROM curate_work_usage
-WHERE grain = 'day' AND event_count > 0;
+{%- endcall %}
 {%- else %}
 DELETE FROM feature_usage_daily
 {%- if mode == "range" %}

@@ -13,12 +13,7 @@ CROSS JOIN (SELECT 0 AS is_all UNION ALL SELECT 1 AS is_all) p
 {%- endmacro %}
 
 {%- if mode == "delta" %}
-INSERT INTO curate_work_usage (
-  grain, period_start, feature_id, platform, event_count, user_count, workspace_count, existed)
-SELECT 'week', c.week_start, c.feature_id, c.platform,
-       COALESCE(o.event_count, 0) + c.d_events, COALESCE(o.user_count, 0) + c.d_users,
-       COALESCE(o.workspace_count, 0) + c.d_workspaces, o.week_start IS NOT NULL
-FROM (
+{% call m.apply_usage_delta("feature_usage_weekly", "week_start", "week", in_dates("week_start", scope.weeks)) %}
   SELECT r.week_start, r.feature_id, r.platform, SUM(r.d_events) AS d_events, SUM(r.d_users) AS d_users,
          SUM(r.d_workspaces) AS d_workspaces
   FROM (
@@ -32,21 +27,7 @@ FROM (
   ) r
   GROUP BY r.week_start, r.feature_id, r.platform
   HAVING SUM(r.d_events) <> 0 OR SUM(r.d_users) <> 0 OR SUM(r.d_workspaces) <> 0
-) c
-LEFT JOIN (SELECT * FROM feature_usage_weekly WHERE {{ in_dates("week_start", scope.weeks) }}) o
-  ON o.week_start = c.week_start AND o.feature_id = c.feature_id AND o.platform = c.platform;
-
-DELETE FROM feature_usage_weekly
-WHERE {{ in_dates("week_start", scope.weeks) }}
-  AND EXISTS (
-    SELECT 1 FROM curate_work_usage w
-    WHERE w.grain = 'week' AND w.existed AND w.period_start = feature_usage_weekly.week_start
-      AND w.feature_id = feature_usage_weekly.feature_id AND w.platform = feature_usage_weekly.platform);
-
-INSERT INTO feature_usage_weekly (week_start, feature_id, platform, event_count, user_count, workspace_count)
-SELECT period_start, feature_id, platform, event_count, user_count, workspace_count
-FROM curate_work_usage
-WHERE grain = 'week' AND event_count > 0;
+{%- endcall %}
 {%- else %}
 DELETE FROM feature_usage_weekly
 {%- if mode == "range" %}
