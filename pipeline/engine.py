@@ -253,6 +253,7 @@ class DuckDBEngine(Engine):
         # byte length is cheap, and on a line with multi-byte characters it only gives a shorter tail.
         return f"substring({text_expr}, greatest(strlen({text_expr}) - {n - 1}, 1))"
 
+
 class SnowflakeEngine(Engine):
     name = "snowflake"
     dialect = "snowflake"

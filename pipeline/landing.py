@@ -48,8 +48,8 @@ class FileLines:
     lines: pa.Array  # large_string, one element per line
     decode_errors: pa.Array  # bool: the line was not valid UTF-8 (kept with escapes)
     checksum: str
-    note: str = ""
-    received_tail: pa.Array | None = None  # `received_at` read from each line's tail, else null
+    note: str
+    received_tail: pa.Array  # `received_at` read from each line's tail (received_tails), else null
 
 
 def received_tails(lines: pa.Array) -> pa.Array:
@@ -199,7 +199,7 @@ def split_lines_arrow(data: bytes) -> tuple[pa.Array, pa.Array]:
     parts = pc.split_pattern(whole, pattern=b"\n").flatten()
     if data.endswith(b"\n"):
         parts = parts.slice(0, len(parts) - 1)  # a final newline does not start a line
-    if data.find(b"\r") >= 0:
+    if b"\r" in data:
         parts = pc.replace_substring_regex(parts, pattern="\r$", replacement="")
     try:
         return parts.cast(pa.large_string()), pa.repeat(pa.scalar(False), len(parts))

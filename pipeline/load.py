@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.crashpoint import crash_point
-from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines, received_tails
+from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
 from pipeline.warehouse import Warehouse
 
 # Lines per transaction; NOVA_LOAD_CHUNK_LINES lowers it (crash tests).
@@ -144,8 +144,7 @@ def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, Fi
                                           for f, fl in chunk], pa.string()),
             "raw_line": pa.chunked_array([fl.lines for _, fl in chunk], pa.large_string()),
             "decode_error": pa.chunked_array([fl.decode_errors for _, fl in chunk], pa.bool_()),
-            "received_tail": pa.chunked_array([fl.received_tail if fl.received_tail is not None
-                                               else received_tails(fl.lines) for _, fl in chunk], pa.large_string()),
+            "received_tail": pa.chunked_array([fl.received_tail for _, fl in chunk], pa.large_string()),
             "file_mtime": pa.chunked_array([pa.repeat(pa.scalar(f.mtime, pa.timestamp("us")), len(fl.lines))
                                             for f, fl in chunk], pa.timestamp("us")),
         })

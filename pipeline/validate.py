@@ -12,7 +12,7 @@ from pathlib import Path
 from config import Settings
 from contracts.registry import Registry
 from nova.errors import Exit, NovaError
-from pipeline.landing import FileLines, LandingFile, decompress, split_lines_arrow
+from pipeline.landing import FileLines, LandingFile, decompress, received_tails, split_lines_arrow
 from pipeline.load import _insert_chunk
 from pipeline.stage import gate, promote, stage
 from pipeline.warehouse import open_warehouse
@@ -39,7 +39,7 @@ def validate_sample(reg: Registry, path: Path, platform: str) -> list[Verdict]:
         load_id = "Lsample"
         wh.execute("INSERT INTO batches (load_id, state, created_at, updated_at) VALUES (?, 'pending', ?, ?)",
                    [load_id, mtime, mtime])
-        _insert_chunk(wh, load_id, [(f, FileLines(lines, errors, "", note))])
+        _insert_chunk(wh, load_id, [(f, FileLines(lines, errors, "", note, received_tails(lines)))])
         stage(wh, reg)
         gate(wh)
         promote(wh)
