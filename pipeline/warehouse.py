@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from config import Settings, get_settings
 from nova.errors import Exit, NovaError
 from pipeline.engine import DuckDBEngine, Engine, engine_for_url
-from pipeline.schema import TABLES, all_ddl
+from pipeline.schema import TABLES, Table, create_table_sql
 
 _LOG_SQL = os.environ.get("NOVA_LOG_SQL") == "1"  # every statement and its duration, on stderr
 
@@ -124,19 +124,26 @@ class Warehouse:
         self.execute("SET preserve_insertion_order = true")
 
     def ensure_schema(self) -> None:
-        """Create missing tables, and add the columns a newer release declares to existing ones."""
+        self.ensure_tables(TABLES)
+
+    def ensure_tables(self, tables: Sequence[Table]) -> list[tuple[str, str]]:
+        """Create missing tables, and add the columns a newer release declares to existing ones;
+        returns the (table, column) pairs added (the caller fills them where NULL would be wrong)."""
         have: dict[str, set[str]] = {}
         for table, column in self.query(
                 "SELECT lower(table_name), lower(column_name) FROM information_schema.columns "
                 "WHERE table_schema = current_schema()"):
             have.setdefault(table, set()).add(column)
-        for table, ddl in zip(TABLES, all_ddl(self.engine), strict=True):
+        added = []
+        for table in tables:
             if table.name not in have:
-                self.execute(ddl)
+                self.execute(create_table_sql(table, self.engine))
                 continue
             for name, kind in table.columns:
                 if name not in have[table.name]:
                     self.execute(f"ALTER TABLE {table.name} ADD COLUMN {name} {self.engine.t(kind)}")
+                    added.append((table.name, name))
+        return added
 
     def table_exists(self, name: str) -> bool:
         return bool(self.scalar(

@@ -27,13 +27,19 @@ _DAILY = (
     ("feature_id", "text"), ("event_count", "int"), ("first_ts", "ts"), ("last_ts", "ts"),
     ("last_received_at", "ts"), ("last_event_id", "text"),
 )
+# A presence row is found by its period and one 128-bit key of its other key columns (Engine.row_key),
+# the anti-join of each run then hashes one narrow column instead of four text columns.
+ROW_KEY_PARTS: dict[str, tuple[str, ...]] = {
+    "int_usage_presence": ("platform", "feature_id", "entity_kind", "entity_id"),
+    "int_adoption_presence": ("feature_id", "workspace_id", "user_id"),
+}
 _USAGE_PRESENCE = (
     ("grain", "text"), ("period_start", "date"), ("platform", "text"), ("feature_id", "text"),
-    ("entity_kind", "text"), ("entity_id", "text"),
+    ("entity_kind", "text"), ("entity_id", "text"), ("row_key", "key"),
 )
 _ADOPTION_PRESENCE = (
     ("period", "text"), ("period_start", "date"), ("workspace_id", "text"), ("feature_id", "text"),
-    ("user_id", "text"),
+    ("user_id", "text"), ("row_key", "key"),
 )
 _ADOPTION_FEATURE = (
     ("workspace_id", "text"), ("feature_id", "text"), ("period", "text"), ("period_start", "date"),

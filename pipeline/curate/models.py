@@ -20,6 +20,7 @@ from pipeline.curate.definition import (
     ANY_FEATURE,
     CURATED_TABLES,
     PLATFORM_ALL,
+    ROW_KEY_PARTS,
     VIEWS,
     WORK_TABLES,
     Interval,
@@ -61,10 +62,16 @@ def in_dates(column: str, dates: Sequence[dt.date]) -> str:
     return f"{column} IN ({', '.join(date_lit(d) for d in dates)})" if dates else "(1 = 0)"
 
 
+def row_key(engine: Engine, table: str, alias: str) -> str:
+    """The row_key of a `table` row (or of a row shaped like it) under `alias`."""
+    return engine.row_key([f"{alias}.{c}" for c in ROW_KEY_PARTS[table]])
+
+
 def render(name: str, engine: Engine, scope: Scope, mode: Mode = "full") -> str:
     return _env.get_template(f"{name}.sql").render(
         e=engine, scope=scope, mode=mode, platform_all=PLATFORM_ALL, any_feature=ANY_FEATURE,
         in_ranges=in_ranges, in_dates=in_dates, date_lit=date_lit,
+        row_key=lambda table, alias: row_key(engine, table, alias),
     )
 
 
@@ -90,8 +97,9 @@ def ensure_curate_schema(wh: Warehouse) -> None:
     """Create the curated and ops tables, the views, and this session's work tables. DDL stays
     outside transactions (Snowflake commits an open transaction on DDL). Work tables are
     temporary: they never reach disk in DuckDB, and never outlive the session in either engine."""
-    for table in CURATED_TABLES:
-        wh.execute(create_table_sql(table, wh.engine))
+    for table, column in wh.ensure_tables(CURATED_TABLES):
+        if column == "row_key":  # a warehouse curated by an older release: key its rows
+            wh.execute(f"UPDATE {table} SET row_key = {row_key(wh.engine, table, table)}")
     for table in WORK_TABLES:
         wh.execute(create_table_sql(table, wh.engine, temporary=True))
     for view in VIEWS:

@@ -20,18 +20,22 @@ LEFT JOIN feature_ancestors a ON f.any_feature = 0 AND a.feature_id = x.feature_
 {%- set keys = ["period", "period_start", "workspace_id", "feature_id", "user_id"] %}
 {%- set cols = keys | join(", ") %}
 {%- set periods = in_ranges("d.event_date", scope.period_ranges("week") + scope.period_ranges("month")) %}
+{#- A row is found by its period and its row_key (one hashed column, not three text ones). -#}
+{%- macro keyed(rows) -%}
+SELECT q.*, {{ row_key("int_adoption_presence", "q") }} AS row_key FROM (SELECT DISTINCT {{ cols }} FROM ({{ rows }}) r0) q
+{%- endmacro %}
+{%- set same_row = "t.period = r.period AND t.period_start = r.period_start AND t.row_key = r.row_key" %}
 
 {%- if mode == "delta" %}
-INSERT INTO curate_work_adoption_presence ({{ cols }}, change)
-SELECT DISTINCT r.period, r.period_start, r.workspace_id, r.feature_id, r.user_id, 1
-FROM ({{ rolled(m.appeared) }}) r
-WHERE NOT EXISTS (
-  SELECT 1 FROM int_adoption_presence t WHERE {{ m.period_touched("t") }} AND {{ m.same(keys, "t", "r") }});
+INSERT INTO curate_work_adoption_presence ({{ cols }}, row_key, change)
+SELECT {{ cols }}, row_key, 1
+FROM ({{ keyed(rolled(m.appeared)) }}) r
+WHERE NOT EXISTS (SELECT 1 FROM int_adoption_presence t WHERE {{ m.period_touched("t") }} AND {{ same_row }});
 
 {{ m.only_if("SELECT COUNT(*) FROM curate_work_daily_delta WHERE existed AND NOT exists_now") }}
-INSERT INTO curate_work_adoption_presence ({{ cols }}, change)
-SELECT DISTINCT r.period, r.period_start, r.workspace_id, r.feature_id, r.user_id, -1
-FROM ({{ rolled(m.disappeared) }}) r
+INSERT INTO curate_work_adoption_presence ({{ cols }}, row_key, change)
+SELECT {{ cols }}, row_key, -1
+FROM ({{ keyed(rolled(m.disappeared)) }}) r
 WHERE NOT EXISTS (
   SELECT 1
   FROM ({{ rolled("(SELECT d.* FROM int_user_feature_daily d WHERE " ~ periods ~ " AND EXISTS (SELECT 1 FROM "
@@ -43,23 +47,23 @@ DELETE FROM int_adoption_presence
 WHERE {{ m.period_touched("int_adoption_presence") }}
   AND EXISTS (
     SELECT 1 FROM curate_work_adoption_presence w
-    WHERE w.change < 0 AND {{ m.same(keys, "w", "int_adoption_presence") }});
+    WHERE w.change < 0 AND {{ m.same(["period", "period_start", "row_key"], "w", "int_adoption_presence") }});
 
-INSERT INTO int_adoption_presence ({{ cols }})
-SELECT {{ cols }} FROM curate_work_adoption_presence WHERE change > 0;
+INSERT INTO int_adoption_presence ({{ cols }}, row_key)
+SELECT {{ cols }}, row_key FROM curate_work_adoption_presence WHERE change > 0;
 {%- else %}
 DELETE FROM int_adoption_presence
 {%- if mode == "range" %}
 WHERE {{ m.period_touched("int_adoption_presence") }}
 {%- endif %};
 
-INSERT INTO int_adoption_presence ({{ cols }})
-SELECT DISTINCT r.period, r.period_start, r.workspace_id, r.feature_id, r.user_id
+INSERT INTO int_adoption_presence ({{ cols }}, row_key)
+SELECT {{ cols }}, row_key
 {%- if mode == "range" %}
-FROM ({{ rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ periods ~ ")") }}) r
+FROM ({{ keyed(rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ periods ~ ")")) }}) r
 WHERE {{ m.period_touched("r") }}
 {%- else %}
-FROM ({{ rolled("int_user_feature_daily") }}) r
+FROM ({{ keyed(rolled("int_user_feature_daily")) }}) r
 {%- endif %}
-ORDER BY r.period, r.period_start;  {#- clustered: a run reads its periods only (zone maps) #}
+ORDER BY period, period_start;  {#- clustered: a run reads its periods only (zone maps) #}
 {%- endif %}

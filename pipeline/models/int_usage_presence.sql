@@ -21,18 +21,22 @@ CROSS JOIN (SELECT 'user' AS entity_kind UNION ALL SELECT 'workspace' AS entity_
 {%- set keys = ["grain", "period_start", "platform", "feature_id", "entity_kind", "entity_id"] %}
 {%- set cols = keys | join(", ") %}
 {%- set weeks = in_ranges("d.event_date", scope.period_ranges("week")) %}
+{#- A row is found by its week and its row_key (one hashed column, not four text ones). -#}
+{%- macro keyed(rows) -%}
+SELECT q.*, {{ row_key("int_usage_presence", "q") }} AS row_key FROM (SELECT DISTINCT {{ cols }} FROM ({{ rows }}) r0) q
+{%- endmacro %}
+{%- set same_row = "t.grain = r.grain AND t.period_start = r.period_start AND t.row_key = r.row_key" %}
 
 {%- if mode == "delta" %}
-INSERT INTO curate_work_usage_presence ({{ cols }}, change)
-SELECT DISTINCT r.grain, r.period_start, r.platform, r.feature_id, r.entity_kind, r.entity_id, 1
-FROM ({{ rolled(m.appeared) }}) r
-WHERE NOT EXISTS (
-  SELECT 1 FROM int_usage_presence t WHERE {{ m.usage_touched("t") }} AND {{ m.same(keys, "t", "r") }});
+INSERT INTO curate_work_usage_presence ({{ cols }}, row_key, change)
+SELECT {{ cols }}, row_key, 1
+FROM ({{ keyed(rolled(m.appeared)) }}) r
+WHERE NOT EXISTS (SELECT 1 FROM int_usage_presence t WHERE {{ m.usage_touched("t") }} AND {{ same_row }});
 
 {{ m.only_if("SELECT COUNT(*) FROM curate_work_daily_delta WHERE existed AND NOT exists_now") }}
-INSERT INTO curate_work_usage_presence ({{ cols }}, change)
-SELECT DISTINCT r.grain, r.period_start, r.platform, r.feature_id, r.entity_kind, r.entity_id, -1
-FROM ({{ rolled(m.disappeared) }}) r
+INSERT INTO curate_work_usage_presence ({{ cols }}, row_key, change)
+SELECT {{ cols }}, row_key, -1
+FROM ({{ keyed(rolled(m.disappeared)) }}) r
 WHERE NOT EXISTS (
   SELECT 1
   FROM ({{ rolled("(SELECT d.* FROM int_user_feature_daily d WHERE " ~ weeks ~ " AND (d.user_id IN "
@@ -45,23 +49,23 @@ DELETE FROM int_usage_presence
 WHERE {{ m.usage_touched("int_usage_presence") }}
   AND EXISTS (
     SELECT 1 FROM curate_work_usage_presence w
-    WHERE w.change < 0 AND {{ m.same(keys, "w", "int_usage_presence") }});
+    WHERE w.change < 0 AND {{ m.same(["grain", "period_start", "row_key"], "w", "int_usage_presence") }});
 
-INSERT INTO int_usage_presence ({{ cols }})
-SELECT {{ cols }} FROM curate_work_usage_presence WHERE change > 0;
+INSERT INTO int_usage_presence ({{ cols }}, row_key)
+SELECT {{ cols }}, row_key FROM curate_work_usage_presence WHERE change > 0;
 {%- else %}
 DELETE FROM int_usage_presence
 {%- if mode == "range" %}
 WHERE {{ m.usage_touched("int_usage_presence") }}
 {%- endif %};
 
-INSERT INTO int_usage_presence ({{ cols }})
-SELECT DISTINCT r.grain, r.period_start, r.platform, r.feature_id, r.entity_kind, r.entity_id
+INSERT INTO int_usage_presence ({{ cols }}, row_key)
+SELECT {{ cols }}, row_key
 {%- if mode == "range" %}
-FROM ({{ rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ weeks ~ ")") }}) r
+FROM ({{ keyed(rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ weeks ~ ")")) }}) r
 WHERE {{ m.usage_touched("r") }}
 {%- else %}
-FROM ({{ rolled("int_user_feature_daily") }}) r
+FROM ({{ keyed(rolled("int_user_feature_daily")) }}) r
 {%- endif %}
-ORDER BY r.grain, r.period_start;  {#- clustered: a run reads its weeks only (zone maps) #}
+ORDER BY grain, period_start;  {#- clustered: a run reads its weeks only (zone maps) #}
 {%- endif %}

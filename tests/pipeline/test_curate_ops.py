@@ -174,3 +174,42 @@ def test_days_whose_events_left_by_retention_keep_their_aggregates(wh, registry)
     res = backfill(wh, registry, first, DAYS[1].date())
     assert res.chunks_expired == (first,) and res.chunks_run == (DAYS[1].date(),)
     assert {t: rows(wh, t) for t in before} == before
+
+
+def test_ids_holding_the_key_separator_stay_distinct_across_runs(wh, registry) -> None:
+    """Presence rows are found by a hash of their key columns: the text hashed keeps the columns
+    apart (length prefixes), so ("w<US>1", "u") and ("w", "1<US>u") are two adoption rows."""
+    sep = chr(31)
+    insert(wh, [event("a1", user="u", ws=f"w{sep}1", at=DAYS[0])])
+    curate(wh, registry)
+    insert(wh, [event("a2", user=f"1{sep}u", ws="w", at=DAYS[1])])  # same week, next run
+    curate(wh, registry)
+    adoption = {(r[0], r[2]): r for r in wh.query(
+        "SELECT workspace_id, feature_id, period, feature_users FROM feature_adoption_by_workspace "
+        "WHERE feature_id = 'editor.comments.mention'")}
+    assert adoption[(f"w{sep}1", "week")][3] == 1 and adoption[("w", "week")][3] == 1
+    incremental = snapshot(wh)
+    rebuild_all(wh, registry)
+    assert snapshot(wh) == incremental
+
+
+def test_a_warehouse_curated_before_presence_keys_is_keyed_on_open(wh, registry) -> None:
+    """An older release's presence tables have no row_key: opening keys their rows, so the next
+    incremental run still finds them (unkeyed rows would be counted again)."""
+    three_days(wh)
+    curate(wh, registry)
+    for table in ("int_usage_presence", "int_adoption_presence"):
+        wh.execute(f"ALTER TABLE {table} DROP COLUMN row_key")
+    wh.close()
+    with open_warehouse() as again:
+        # New daily rows (another platform) of users and a workspace the week already counts.
+        insert(again, [event(f"ios{u}", user=u, ws="w0", platform="ios", at=DAYS[2] + dt.timedelta(hours=3))
+                       for u in ("u1", "u2")])
+        curate(again, registry)
+        assert again.scalar("SELECT COUNT(*) FROM int_usage_presence WHERE row_key IS NULL") == 0
+        incremental = snapshot(again)
+        weekly = again.query("SELECT user_count, workspace_count FROM feature_usage_weekly "
+                             "WHERE feature_id = 'editor.comments.mention' AND platform = 'all'")
+        assert weekly == [(2, 2)]
+        rebuild_all(again, registry)
+        assert snapshot(again) == incremental
