@@ -4,13 +4,19 @@ Prints events/s, MB/s and peak memory (RSS of this process, DuckDB included), an
 the floor: the time bare DuckDB takes just to read and parse the same files.
 Target on a 2-core machine: ≥ 100,000 events/s load + stage, peak memory < 4 GB.
 
-    .venv/bin/python benchmarks/bench_ingest.py [--events 1000000] [--gzip]
+    .venv/bin/python benchmarks/bench_ingest.py [--events 1000000] [--gzip] [--floors]
+
+`--floors` then measures, each alone, the steps no design of load + stage avoids: reading the
+files into lines (as the load does), storing every payload (zstd, as raw_events does) and parsing
+every line once for the paths its contract reads (from lines in memory). Their CPU time over the
+machine's cores bounds the rate, before any classification or staged write.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import shutil
 import tempfile
@@ -18,14 +24,17 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from config import Settings
 from contracts.registry import load_registry
+from pipeline.engine import DuckDBEngine
 from pipeline.generator import generate
 from pipeline.generator.definition import GeneratorConfig
-from pipeline.landing import Landing
+from pipeline.landing import Landing, read_file_lines
 from pipeline.load import load
 from pipeline.stage import gate, promote, stage
+from pipeline.stage_sql import needed_paths
 from pipeline.warehouse import open_warehouse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,12 +44,59 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
 
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def floors(land: Path, work: Path, n_lines: int) -> None:
+    """Store every payload, then parse every line once for its contract's paths: each alone, from
+    lines already in memory (no reading, no classification, no other column)."""
+    reg = load_registry(REPO / "contracts")
+    by_platform: dict[str, list[pa.Array]] = {}
+    landing = Landing(str(land))
+    t, c = time.perf_counter(), cpu_seconds()
+    for f in landing.files():  # what the load does per file: read, checksum, decompress, split, tails
+        by_platform.setdefault(f.platform or "", []).append(read_file_lines(landing, f).lines)
+    read = (time.perf_counter() - t, cpu_seconds() - c)
+    con = duckdb.connect(str(work / "floors.duckdb"))
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("CREATE TABLE payloads (raw_line VARCHAR USING COMPRESSION zstd)")
+    tables = {k: pa.table({"raw_line": pa.chunked_array(v, pa.large_string())}) for k, v in by_platform.items()}
+    for k, tbl in tables.items():
+        con.register(f"lines_{k}", tbl)
+    t, c = time.perf_counter(), cpu_seconds()
+    con.execute("BEGIN")
+    for k in tables:
+        con.execute(f"INSERT INTO payloads SELECT raw_line FROM lines_{k}")
+    con.execute("COMMIT")
+    store = (time.perf_counter() - t, cpu_seconds() - c)
+    e = DuckDBEngine()
+    t, c = time.perf_counter(), cpu_seconds()
+    for k in tables:
+        if k in reg.contracts:
+            doc = e.doc_of_line("raw_line", "FALSE", needed_paths(reg.contracts[k]))
+            con.execute(f"SELECT COUNT(d) FROM (SELECT {doc} AS d FROM lines_{k})").fetchall()
+    parse = (time.perf_counter() - t, cpu_seconds() - c)
+    con.close()
+    cores = os.cpu_count() or 1
+    both = store[1] + parse[1]
+    print(f"floor, reading the files into lines (one thread, as the load does): {read[0]:.2f}s, {read[1]:.1f} CPU-s")
+    print(f"floor, storing every payload (zstd): {store[0]:.2f}s, {store[1]:.1f} CPU-s")
+    print(f"floor, one parse of every line for its contract's paths: {parse[0]:.2f}s, {parse[1]:.1f} CPU-s")
+    print(f"these two alone: {both:.1f} CPU-s = at best {n_lines / (both / cores):,.0f} events/s on {cores} cores, "
+          "before classifying or writing anything else")
+    all3 = both + read[1]
+    print(f"with the reading: {all3:.1f} CPU-s = at best {n_lines / (all3 / cores):,.0f} events/s on {cores} cores")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--gzip", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (landing files and warehouse)")
     ap.add_argument("--landing", type=Path, help="reuse the landing files of an earlier --keep run")
+    ap.add_argument("--floors", action="store_true", help="also measure the payload store and the parse alone")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nova-bench-ingest-"))
     land = work / "landing"
@@ -92,6 +148,8 @@ def main() -> None:
     print(f"peak memory (RSS): {peak_rss_gb():.2f} GB")
     print(f"target: >= 100,000 events/s load + stage, < 4 GB peak -> "
           f"{'MET' if n / total >= 100_000 and peak_rss_gb() < 4 else 'NOT MET'}")
+    if args.floors:
+        floors(land, work, n)
     if not args.keep:
         shutil.rmtree(work)
 

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-QUICK_ARGS = {"bench_ingest.py": ["--events", "100000"], "bench_generate.py": ["--events", "100000"],
+ARGS = {"bench_ingest.py": ["--floors"]}
+QUICK_ARGS = {"bench_ingest.py": ["--events", "100000", "--floors"], "bench_generate.py": ["--events", "100000"],
               "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"]}
 
 
@@ -21,7 +22,7 @@ def main() -> int:
     failed = []
     for script in sorted(HERE.glob("bench_*.py")):
         print(f"\n=== {script.name} ===", flush=True)
-        args = QUICK_ARGS.get(script.name, []) if quick else []
+        args = (QUICK_ARGS if quick else ARGS).get(script.name, [])
         rc = subprocess.call([sys.executable, str(script), *args], cwd=HERE.parent)
         if rc:
             failed.append(script.name)

@@ -24,5 +24,6 @@ def test_every_benchmark_runs_and_prints_its_figures() -> None:
     assert re.search(r"floor \(bare DuckDB read \+ parse\): [\d,]+ lines", out)
     assert re.search(r"LOAD \+ STAGE: [\d,]+ events/s, [\d,]+ MB/s", out)
     assert re.search(r"peak memory \(RSS\): [\d.]+ GB", out)
+    assert re.search(r"these two alone: [\d.]+ CPU-s = at best [\d,]+ events/s on \d+ cores", out)
     assert re.search(r"incremental 3d / 1d = [\d.]+x .* full rebuild / incremental = [\d.]+x", out)
     assert re.search(r"wall [\d.]+s: [\d,]+ events/s", out)
