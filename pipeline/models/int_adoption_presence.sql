@@ -28,8 +28,8 @@ SELECT q.*, {{ row_key("int_adoption_presence", "q") }} AS row_key FROM (SELECT 
 
 {%- if mode == "delta" %}
 INSERT INTO curate_work_adoption_presence ({{ cols }}, row_key, change)
-SELECT {{ cols }}, row_key, 1
-FROM ({{ keyed(rolled(m.appeared)) }}) r
+SELECT DISTINCT {{ cols }}, row_key, 1  {#- distinct after the anti-join: fewer rows #}
+FROM (SELECT r0.*, {{ row_key("int_adoption_presence", "r0") }} AS row_key FROM ({{ rolled(m.appeared) }}) r0) r
 WHERE NOT EXISTS (SELECT 1 FROM int_adoption_presence t WHERE {{ m.period_touched("t") }} AND {{ same_row }});
 
 {{ m.only_if("SELECT COUNT(*) FROM curate_work_daily_delta WHERE existed AND NOT exists_now") }}

@@ -29,8 +29,8 @@ SELECT q.*, {{ row_key("int_usage_presence", "q") }} AS row_key FROM (SELECT DIS
 
 {%- if mode == "delta" %}
 INSERT INTO curate_work_usage_presence ({{ cols }}, row_key, change)
-SELECT {{ cols }}, row_key, 1
-FROM ({{ keyed(rolled(m.appeared)) }}) r
+SELECT DISTINCT {{ cols }}, row_key, 1  {#- distinct after the anti-join: fewer rows #}
+FROM (SELECT r0.*, {{ row_key("int_usage_presence", "r0") }} AS row_key FROM ({{ rolled(m.appeared) }}) r0) r
 WHERE NOT EXISTS (SELECT 1 FROM int_usage_presence t WHERE {{ m.usage_touched("t") }} AND {{ same_row }});
 
 {{ m.only_if("SELECT COUNT(*) FROM curate_work_daily_delta WHERE existed AND NOT exists_now") }}
