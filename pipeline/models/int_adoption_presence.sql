@@ -20,10 +20,6 @@ LEFT JOIN feature_ancestors a ON f.any_feature = 0 AND a.feature_id = x.feature_
 {%- set keys = ["period", "period_start", "workspace_id", "feature_id", "user_id"] %}
 {%- set cols = keys | join(", ") %}
 {%- set periods = in_ranges("d.event_date", scope.period_ranges("week") + scope.period_ranges("month")) %}
-{#- A row is found by its period and its row_key (one hashed column, not three text ones). -#}
-{%- macro keyed(rows) -%}
-SELECT q.*, {{ row_key("int_adoption_presence", "q") }} AS row_key FROM (SELECT DISTINCT {{ cols }} FROM ({{ rows }}) r0) q
-{%- endmacro %}
 {%- set same_row = "t.period = r.period AND t.period_start = r.period_start AND t.row_key = r.row_key" %}
 
 {%- if mode == "delta" %}
@@ -35,7 +31,7 @@ WHERE NOT EXISTS (SELECT 1 FROM int_adoption_presence t WHERE {{ m.period_touche
 {{ m.only_if("SELECT COUNT(*) FROM curate_work_daily_delta WHERE existed AND NOT exists_now") }}
 INSERT INTO curate_work_adoption_presence ({{ cols }}, row_key, change)
 SELECT {{ cols }}, row_key, -1
-FROM ({{ keyed(rolled(m.disappeared)) }}) r
+FROM ({{ m.keyed("int_adoption_presence", cols, rolled(m.disappeared)) }}) r
 WHERE NOT EXISTS (
   SELECT 1
   FROM ({{ rolled("(SELECT d.* FROM int_user_feature_daily d WHERE " ~ periods ~ " AND EXISTS (SELECT 1 FROM "
@@ -60,10 +56,10 @@ WHERE {{ m.period_touched("int_adoption_presence") }}
 INSERT INTO int_adoption_presence ({{ cols }}, row_key)
 SELECT {{ cols }}, row_key
 {%- if mode == "range" %}
-FROM ({{ keyed(rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ periods ~ ")")) }}) r
+FROM ({{ m.keyed("int_adoption_presence", cols, rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ periods ~ ")")) }}) r
 WHERE {{ m.period_touched("r") }}
 {%- else %}
-FROM ({{ keyed(rolled("int_user_feature_daily")) }}) r
+FROM ({{ m.keyed("int_adoption_presence", cols, rolled("int_user_feature_daily")) }}) r
 {%- endif %}
 ORDER BY period, period_start;  {#- clustered: a run reads its periods only (zone maps) #}
 {%- endif %}

@@ -21,10 +21,6 @@ CROSS JOIN (SELECT 'user' AS entity_kind UNION ALL SELECT 'workspace' AS entity_
 {%- set keys = ["grain", "period_start", "platform", "feature_id", "entity_kind", "entity_id"] %}
 {%- set cols = keys | join(", ") %}
 {%- set weeks = in_ranges("d.event_date", scope.period_ranges("week")) %}
-{#- A row is found by its week and its row_key (one hashed column, not four text ones). -#}
-{%- macro keyed(rows) -%}
-SELECT q.*, {{ row_key("int_usage_presence", "q") }} AS row_key FROM (SELECT DISTINCT {{ cols }} FROM ({{ rows }}) r0) q
-{%- endmacro %}
 {%- set same_row = "t.grain = r.grain AND t.period_start = r.period_start AND t.row_key = r.row_key" %}
 
 {%- if mode == "delta" %}
@@ -36,7 +32,7 @@ WHERE NOT EXISTS (SELECT 1 FROM int_usage_presence t WHERE {{ m.usage_touched("t
 {{ m.only_if("SELECT COUNT(*) FROM curate_work_daily_delta WHERE existed AND NOT exists_now") }}
 INSERT INTO curate_work_usage_presence ({{ cols }}, row_key, change)
 SELECT {{ cols }}, row_key, -1
-FROM ({{ keyed(rolled(m.disappeared)) }}) r
+FROM ({{ m.keyed("int_usage_presence", cols, rolled(m.disappeared)) }}) r
 WHERE NOT EXISTS (
   SELECT 1
   FROM ({{ rolled("(SELECT d.* FROM int_user_feature_daily d WHERE " ~ weeks ~ " AND (d.user_id IN "
@@ -62,10 +58,10 @@ WHERE {{ m.usage_touched("int_usage_presence") }}
 INSERT INTO int_usage_presence ({{ cols }}, row_key)
 SELECT {{ cols }}, row_key
 {%- if mode == "range" %}
-FROM ({{ keyed(rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ weeks ~ ")")) }}) r
+FROM ({{ m.keyed("int_usage_presence", cols, rolled("(SELECT * FROM int_user_feature_daily d WHERE " ~ weeks ~ ")")) }}) r
 WHERE {{ m.usage_touched("r") }}
 {%- else %}
-FROM ({{ keyed(rolled("int_user_feature_daily")) }}) r
+FROM ({{ m.keyed("int_usage_presence", cols, rolled("int_user_feature_daily")) }}) r
 {%- endif %}
 ORDER BY grain, period_start;  {#- clustered: a run reads its weeks only (zone maps) #}
 {%- endif %}
