@@ -124,7 +124,3 @@ def create_table_sql(table: Table, engine: Engine, *, temporary: bool = False) -
     cols = ",\n  ".join(f"{name} {engine.t(k)}" + (" USING COMPRESSION zstd" if name in table.compressed else "")
                         for name, k in table.columns)
     return f"CREATE {kind}TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"
-
-
-def all_ddl(engine: Engine) -> list[str]:
-    return [create_table_sql(t, engine) for t in TABLES]

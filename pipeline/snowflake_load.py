@@ -281,5 +281,5 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
 
 
 def setup_sql(land: SnowflakeLanding) -> list[str]:
-    """The loading objects, in creation order (tables first: pipeline.schema.all_ddl)."""
+    """The loading objects, in creation order (tables first: pipeline.schema.create_table_sql)."""
     return [file_format_sql(land), stage_sql(land), pipe_sql(land)]
