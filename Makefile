@@ -3,18 +3,31 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TOOLS  := .venv-tools
+UV     := $(TOOLS)/bin/uv
 export SODA_CORE_TELEMETRY_ENABLED := false
+# uv uses the machine's Python (3.11+) and never downloads one.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install lock demo test lint bench clean
 
 install: $(STAMP)
 
-# Re-installs only when the project's dependencies change.
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --upgrade pip
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+# The installer, pinned in requirements-tools.txt, in a venv of its own.
+$(UV): requirements-tools.txt
+	@$(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt
+	@touch $(UV)
+
+# Exactly the versions in uv.lock (fails if pyproject.toml changed without `make lock`).
+$(STAMP): pyproject.toml uv.lock $(UV)
+	@$(UV) sync -q --locked --extra dev --python $(PYTHON)
 	@touch $(STAMP)
+
+# The one command that refreshes the lock: newest versions allowed by pyproject.toml.
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
 
 demo: install
 	$(BIN)/nova demo

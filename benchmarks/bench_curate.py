@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from config.settings import Settings
 from contracts.registry import load_registry
 from pipeline.curate import curate, rebuild_all
-from pipeline.schema import EVENT_COLUMNS
-from pipeline.warehouse import Warehouse, open_warehouse
+from warehouse.schema import EVENT_COLUMNS
+from warehouse.session import Warehouse, open_warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH_DAY = dt.date(2026, 11, 25)  # a Wednesday: its week and month hold history on both sides

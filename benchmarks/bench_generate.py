@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from contracts.registry import load_registry
-from pipeline.generator import GeneratorConfig, generate
+from traffic import GeneratorConfig, generate
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -28,14 +28,14 @@ import pyarrow as pa
 
 from config import Settings
 from contracts.registry import load_registry
-from pipeline.engine import DuckDBEngine
-from pipeline.generator import generate
-from pipeline.generator.definition import GeneratorConfig
 from pipeline.landing import Landing, read_file_lines
 from pipeline.load import load
 from pipeline.stage import gate, promote, stage
 from pipeline.stage_sql import needed_paths
-from pipeline.warehouse import open_warehouse
+from traffic import generate
+from traffic.definition import GeneratorConfig
+from warehouse.engine import DuckDBEngine
+from warehouse.session import open_warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 

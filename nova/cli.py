@@ -30,7 +30,7 @@ err = Console(stderr=True)
 # Modules that add commands; a module that is not there yet is skipped.
 COMMAND_MODULES = (
     "contracts.cli",
-    "pipeline.generator.cli",
+    "traffic.cli",
     "pipeline.cli",
     "pipeline.curate.cli",
     "pipeline.ops_cli",

@@ -60,12 +60,12 @@ def register(app: typer.Typer) -> None:
         """
         from contracts.registry import load_registry
         from pipeline.cli import run_pipeline
-        from pipeline.generator import generate
-        from pipeline.generator.definition import GeneratorConfig
         from pipeline.landing import Landing
         from pipeline.load import load
         from pipeline.reconcile import adds_up, reconcile
-        from pipeline.warehouse import open_warehouse
+        from traffic import generate
+        from traffic.definition import GeneratorConfig
+        from warehouse.session import open_warehouse
 
         s = get_settings()
         if not s.is_duckdb or s.landing_path.startswith("s3://"):

@@ -18,7 +18,7 @@ from pipeline.landing import Landing
 from pipeline.load import load as run_load
 from pipeline.reconcile import adds_up, reconcile
 from pipeline.stage import gate, promote, replay_quarantine, stage
-from pipeline.warehouse import Warehouse, open_warehouse
+from warehouse.session import Warehouse, open_warehouse
 
 out = Console()
 

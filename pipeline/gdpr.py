@@ -26,12 +26,12 @@ from typing import Any, Literal
 from config import Settings
 from contracts.registry import Registry
 from nova.errors import Exit, NovaError
-from pipeline.crashpoint import crash_point
 from pipeline.gdpr_landing import erase_from_landing
 from pipeline.landing import Landing
-from pipeline.load import utcnow
-from pipeline.schema import EVENT_COLUMNS, Table, create_table_sql
-from pipeline.warehouse import Warehouse
+from warehouse import clock
+from warehouse.crashpoint import crash_point
+from warehouse.schema import EVENT_COLUMNS, Table, create_table_sql
+from warehouse.session import Warehouse
 
 Status = Literal["pending", "completed"]
 Flag = Literal["ok", "warn", "overdue", "done", "done_late"]
@@ -133,7 +133,7 @@ def record_request(wh: Warehouse, settings: Settings, user_id: str, *, reason: s
     for req in list_requests(wh, pending_only=True):
         if req.user_hash == h:
             return req, False
-    now = utcnow()
+    now = clock.now()
     asked = requested_at or now
     request_id = f"G{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     deadline = asked + dt.timedelta(days=settings.gdpr_deadline_days)
@@ -285,7 +285,7 @@ def process_request(wh: Warehouse, landing: Landing | None, reg: Registry, req: 
         return ProcessResult(req.request_id, req.user_hash, req.deleted, False,
                              "the user id of this pending request is missing from gdpr_pending_ids")
     user_id = rows[0][0]
-    now = now or utcnow()
+    now = now or clock.now()
     deleted = dict(req.deleted)
     _prepare_work_tables(wh)
     if landing is not None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.landing import BOM, Landing, LandingFile, decompress
-from pipeline.warehouse import Warehouse
+from warehouse.session import Warehouse
 
 SaveFn = Callable[[Warehouse, str, dict[str, Any]], None]
 

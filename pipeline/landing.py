@@ -56,7 +56,7 @@ def received_tails(lines: pa.Array) -> pa.Array:
     """Engine.RECEIVED_TAIL_PATTERN over the last bytes of each line, in Arrow (C++, off the GIL,
     on the reader threads): the load's SQL then parses only the lines whose tail did not hold it.
     Bytes, not characters: on a line with multi-byte characters the tail is only shorter."""
-    from pipeline.engine import Engine
+    from warehouse.engine import Engine
 
     tails = pc.binary_slice(lines.cast(pa.large_binary()), -Engine.RECEIVED_TAIL_CHARS, 1 << 40)
     pattern = Engine.RECEIVED_TAIL_PATTERN.replace("(", "(?P<v>", 1)

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from pipeline.crashpoint import crash_point
 from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
-from pipeline.warehouse import Warehouse
+from warehouse import clock
+from warehouse.crashpoint import crash_point
+from warehouse.session import Warehouse
 
 # Lines per transaction; NOVA_LOAD_CHUNK_LINES lowers it (crash tests).
 CHUNK_LINES = int(os.environ.get("NOVA_LOAD_CHUNK_LINES", "400000"))
@@ -38,12 +39,8 @@ class LoadResult:
 
 
 def new_load_id(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     return f"L{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}-{secrets.token_hex(3)}"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def recover_interrupted(wh: Warehouse) -> int:
@@ -55,7 +52,7 @@ def recover_interrupted(wh: Warehouse) -> int:
             "UPDATE batches SET state = 'pending', updated_at = ?, "
             "file_count = (SELECT COUNT(*) FROM load_ledger l WHERE l.load_id = batches.load_id), "
             "line_count = (SELECT COUNT(*) FROM raw_events r WHERE r.load_id = batches.load_id), "
-            "note = 'recovered after an interrupted load' WHERE state = 'loading'", [utcnow()])
+            "note = 'recovered after an interrupted load' WHERE state = 'loading'", [clock.now()])
     return int(n or 0)
 
 
@@ -93,7 +90,7 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
         with wh.transaction(), wh.bulk():
             if not created:
                 wh.execute("INSERT INTO batches (load_id, state, created_at, updated_at, file_count, line_count) "
-                           "VALUES (?, 'loading', ?, ?, 0, 0)", [load_id, utcnow(), utcnow()])
+                           "VALUES (?, 'loading', ?, ?, 0, 0)", [load_id, clock.now(), clock.now()])
                 created = True
             _insert_chunk(wh, load_id, chunk)
         chunks_done += 1
@@ -123,14 +120,14 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
         with wh.transaction():
             wh.execute(
                 "UPDATE batches SET state = 'pending', updated_at = ?, file_count = ?, line_count = ? "
-                "WHERE load_id = ?", [utcnow(), result.files_loaded, result.lines, load_id])
+                "WHERE load_id = ?", [clock.now(), result.files_loaded, result.lines, load_id])
         result.load_id = load_id
     result.seconds = time.perf_counter() - t0
     return result
 
 
 def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, FileLines]]) -> None:
-    now = utcnow()
+    now = clock.now()
     e = wh.engine
     received = e.received_at_of_line("raw_line", "decode_error", "file_mtime", "received_tail")
     if sum(len(fl.lines) for _, fl in chunk):

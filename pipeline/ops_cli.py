@@ -15,8 +15,8 @@ from rich.table import Table
 from config import get_settings
 from nova.errors import Exit, NovaError
 from pipeline.landing import Landing
-from pipeline.load import utcnow
-from pipeline.warehouse import open_warehouse
+from warehouse import clock
+from warehouse.session import open_warehouse
 
 out = Console()
 FLAG_STYLE = {"ok": "OK", "warn": "[yellow]WARN[/]", "overdue": "[bold red]OVERDUE[/]", "done": "[green]done[/]",
@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         from pipeline.gdpr import list_requests, summary
 
         settings = get_settings()
-        now = parse_time(as_of, "--as-of") or utcnow()
+        now = parse_time(as_of, "--as-of") or clock.now()
         with open_warehouse() as wh:
             reqs = list_requests(wh)
         warn = settings.gdpr_warn_days
@@ -148,7 +148,7 @@ def register(app: typer.Typer) -> None:
         from pipeline.retention import apply_retention, cutoffs
 
         settings = get_settings()
-        now = utcnow()
+        now = clock.now()
         with open_warehouse() as wh:
             removed = apply_retention(wh, settings, now=now, dry_run=dry_run)
         c = cutoffs(settings, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from pipeline.warehouse import Warehouse
+from warehouse.session import Warehouse
 
 STATES = ("staged", "duplicate", "ignored", "held", "quarantined", "pending")
 

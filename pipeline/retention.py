@@ -18,8 +18,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from config import Settings
-from pipeline.load import utcnow
-from pipeline.warehouse import Warehouse
+from warehouse import clock
+from warehouse.session import Warehouse
 
 KEY = "(load_id, file_path, line_number)"
 EXPIRED = "_nova_retention_lines"
@@ -124,7 +124,7 @@ def apply_retention(wh: Warehouse, settings: Settings, now: dt.datetime | None =
                     dry_run: bool = False) -> dict[str, int]:
     """Delete what is older than the retention; returns rows removed (or that would be) per table,
     and `<table>:trimmed` for per-user summaries whose history was shortened. One transaction."""
-    c = cutoffs(settings, now or utcnow())
+    c = cutoffs(settings, now or clock.now())
     tables = _base_tables(wh)
     _collect_expired(wh, c)  # DDL before the transaction: Snowflake commits on DDL
     out: dict[str, int] = {}

@@ -18,8 +18,6 @@ import typer
 
 from config import Settings, get_settings
 from nova.errors import Exit, NovaError
-from pipeline.engine import Engine, SnowflakeEngine
-from pipeline.schema import TABLES, create_table_sql
 from pipeline.snowflake_load import (
     SnowflakeLanding,
     claim_sql,
@@ -36,6 +34,8 @@ from pipeline.snowflake_load import (
     validate_sql,
 )
 from pipeline.stage_sql import classify_sql, unknown_platform_sql
+from warehouse.engine import Engine, SnowflakeEngine
+from warehouse.schema import TABLES, create_table_sql
 
 EXAMPLE_LOAD_ID = "L20261125T170000000-0a1b2c"  # what `nova load` would generate (load.new_load_id)
 
@@ -67,7 +67,7 @@ class Statement:
 # --- the recorder ---------------------------------------------------------------------------
 @dataclass
 class StatementRecorder:
-    """Stands in for pipeline.warehouse.Warehouse in stage()/promote(): keeps every statement,
+    """Stands in for warehouse.session.Warehouse in stage()/promote(): keeps every statement,
     answers a query for batch ids with `load_ids`, a SUM(...) row with zeros, anything else empty."""
 
     engine: Engine

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from config import Settings
-from pipeline.engine import Engine, SnowflakeEngine
-from pipeline.schema import TABLES_BY_NAME
+from warehouse.engine import Engine, SnowflakeEngine
+from warehouse.schema import TABLES_BY_NAME
 
 FILE_FORMAT = "NOVA_JSON_LINES"
 PIPE = "NOVA_RAW_EVENTS_PIPE"
@@ -281,5 +281,5 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
 
 
 def setup_sql(land: SnowflakeLanding) -> list[str]:
-    """The loading objects, in creation order (tables first: pipeline.schema.create_table_sql)."""
+    """The loading objects, in creation order (tables first: warehouse.schema.create_table_sql)."""
     return [file_format_sql(land), stage_sql(land), pipe_sql(land)]

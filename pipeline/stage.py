@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contracts.registry import Registry
-from pipeline.crashpoint import crash_point
-from pipeline.load import utcnow
-from pipeline.schema import EVENT_COLUMNS
 from pipeline.stage_sql import INPUT, LOOKUP, classify_sql, unknown_platform_sql
-from pipeline.warehouse import Warehouse
+from warehouse import clock
+from warehouse.crashpoint import crash_point
+from warehouse.schema import EVENT_COLUMNS
+from warehouse.session import Warehouse
 
 EVENT_COLS = [c for c, _ in EVENT_COLUMNS]
 CLASSIFIED = "_nova_classified"
@@ -63,7 +63,7 @@ def _classify_into_temp(wh: Warehouse, reg: Registry, input_sql: str) -> None:
 
 
 def _write_outcomes(wh: Warehouse) -> StageResult:
-    now = utcnow()
+    now = clock.now()
     res = StageResult()
     ev = ", ".join(c for c in EVENT_COLS if c != "staged_at")
     wh.execute(f"INSERT INTO stg_pending ({ev}, staged_at) SELECT {ev}, ? FROM {CLASSIFIED} WHERE reason IS NULL",
@@ -104,7 +104,8 @@ def stage(wh: Warehouse, reg: Registry) -> StageResult:
     with wh.transaction(), wh.bulk():
         res = _write_outcomes(wh)
         crash_point("stage:before_commit")
-        wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [utcnow(), utcnow()])
+        now = clock.now()
+        wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [now, now])
     wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
     res.batches = pending
     crash_point("stage:after_commit")
@@ -130,7 +131,7 @@ def gate(wh: Warehouse) -> dict[str, str]:
         state = "held" if any(r["outcome"] == "failed" for r in results) else "promoted"
         with wh.transaction():
             wh.execute("UPDATE batches SET state = ?, checks = ?, updated_at = ? "
-                       "WHERE load_id = ? AND state = 'pending'", [state, json.dumps(results), utcnow(), load_id])
+                       "WHERE load_id = ? AND state = 'pending'", [state, json.dumps(results), clock.now(), load_id])
         decided[load_id] = state
     return decided
 
@@ -147,7 +148,7 @@ def promote(wh: Warehouse) -> PromoteResult:
     ids = wh.engine.in_list(ready)
     cols = ", ".join(EVENT_COLS)
     keys = "load_id, file_path, line_number"
-    now = utcnow()
+    now = clock.now()
     # Rank on the key columns only (before the transaction: Snowflake commits at DDL); whole
     # rows then move once, straight to their table, in one transaction.
     with wh.bulk():

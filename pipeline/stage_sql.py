@@ -12,7 +12,7 @@ import re
 
 from contracts.model import REQUIRED_KEYS, PlatformContract, ResolveStep, TimeFormat
 from contracts.registry import Rules
-from pipeline.engine import Engine
+from warehouse.engine import Engine
 
 MAX_EPOCH_MICROS = 7_258_118_400_000_000  # 2200-01-01: larger epochs are not timestamps
 INPUT = "stage_input"

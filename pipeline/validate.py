@@ -15,7 +15,7 @@ from nova.errors import Exit, NovaError
 from pipeline.landing import FileLines, LandingFile, decompress, received_tails, split_lines_arrow
 from pipeline.load import _insert_chunk
 from pipeline.stage import gate, promote, stage
-from pipeline.warehouse import open_warehouse
+from warehouse.session import open_warehouse
 
 
 @dataclass(frozen=True)

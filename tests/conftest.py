@@ -62,7 +62,7 @@ def registry() -> Any:
 
 @pytest.fixture
 def wh(tmp_path: Path) -> Iterator[Any]:
-    from pipeline.warehouse import open_warehouse
+    from warehouse.session import open_warehouse
 
     w = open_warehouse()
     yield w

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 
 from contracts.registry import Registry
-from pipeline.crashpoint import crash_point
 from pipeline.curate.definition import (
     MODELS,
     BackfillResult,
@@ -41,8 +40,9 @@ from pipeline.curate.models import (
     units_of_days,
 )
 from pipeline.curate.run import rebuild_all, staged_since
-from pipeline.load import utcnow
-from pipeline.warehouse import Warehouse
+from warehouse import clock
+from warehouse.crashpoint import crash_point
+from warehouse.session import Warehouse
 
 ALL = "*"  # backfill_progress.model when every model is rebuilt
 OnChunk = Callable[[dt.date, bool, int], None]  # (day, skipped, rows written)
@@ -67,7 +67,7 @@ def finished_chunks(wh: Warehouse, start: dt.date, end: dt.date, key: str) -> se
 
 def _mark(wh: Warehouse, start: dt.date, end: dt.date, key: str, day: dt.date, rows: int) -> None:
     wh.execute("INSERT INTO backfill_progress (range_from, range_to, model, chunk_date, rows_written, finished_at) "
-               f"VALUES ({date_lit(start)}, {date_lit(end)}, ?, {date_lit(day)}, ?, {ts_lit(wh.engine, utcnow())})",
+               f"VALUES ({date_lit(start)}, {date_lit(end)}, ?, {date_lit(day)}, ?, {ts_lit(wh.engine, clock.now())})",
                [key, rows])
 
 
@@ -95,7 +95,7 @@ def backfill(wh: Warehouse, registry: Registry, start: dt.date, end: dt.date, *,
                               chunks_run=tuple(chunk_days), rows_written=res.rows_written,
                               seconds=time.perf_counter() - started)
     with wh.transaction():
-        now = utcnow()
+        now = clock.now()
         sync_dim(wh, registry.catalog, now)
         sync_closure(wh, registry.catalog)  # only features new to the catalog: no roll-up changes
         if restart:
@@ -117,7 +117,7 @@ def backfill(wh: Warehouse, registry: Registry, start: dt.date, end: dt.date, *,
             scope = chunk_scope(derive_work(wh), day, end)
             runs = run_models(wh, models, scope, {}, default="range")
             rows = sum(r.rows_written for r in runs)
-            record_state(wh, runs, "backfill", utcnow())
+            record_state(wh, runs, "backfill", clock.now())
             _mark(wh, start, end, key, day, rows)
             clear_work(wh)
             crash_point("backfill:chunk_before_commit")

@@ -15,7 +15,7 @@ from nova.errors import Exit, NovaError
 from pipeline.cli import registry as _registry  # the registry with its friendly error
 from pipeline.curate.definition import MODEL_ALIASES, MODELS_BY_NAME
 from pipeline.curate.query import Format, run_query, to_csv, to_json
-from pipeline.warehouse import open_warehouse
+from warehouse.session import open_warehouse
 
 out = Console()
 MODEL_NAMES = sorted([*MODELS_BY_NAME, *MODEL_ALIASES])

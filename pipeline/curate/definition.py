@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.schema import Table
+from warehouse.schema import Table
 
 Interval = tuple[dt.date, dt.date]
 Period = Literal["week", "month"]

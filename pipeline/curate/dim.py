@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 from contracts.model import Catalog
 from pipeline.curate.models import ts_lit
-from pipeline.engine import Engine
-from pipeline.warehouse import Warehouse
+from warehouse.engine import Engine
+from warehouse.session import Warehouse
 
 DIM_ATTRS = ("feature_id", "name", "parent_id", "path", "depth", "owner", "status", "platforms")
 Pair = tuple[str, str, int]  # (feature_id, ancestor_id, depth_diff)

@@ -29,9 +29,9 @@ from pipeline.curate.definition import (
     ModelRun,
     Scope,
 )
-from pipeline.engine import Engine
-from pipeline.schema import create_table_sql
-from pipeline.warehouse import Warehouse
+from warehouse.engine import Engine
+from warehouse.schema import create_table_sql
+from warehouse.session import Warehouse
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 

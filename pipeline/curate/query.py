@@ -24,8 +24,8 @@ from sqlglot.errors import ParseError
 
 from config import Settings
 from nova.errors import Exit, NovaError
-from pipeline.engine import DuckDBEngine, engine_for_url
-from pipeline.warehouse import Warehouse
+from warehouse.engine import DuckDBEngine, engine_for_url
+from warehouse.session import Warehouse
 
 # Nodes that write or change the session, wherever they appear in the tree.
 _WRITES: tuple[type[exp.Expression], ...] = (

@@ -12,7 +12,6 @@ import datetime as dt
 import time
 
 from contracts.registry import Registry
-from pipeline.crashpoint import crash_point
 from pipeline.curate.definition import MODELS, MODELS_BY_NAME, CurateResult, ModelPlan, Plan, Scope
 from pipeline.curate.dim import pending_hierarchy_change, sync_closure, sync_dim
 from pipeline.curate.models import (
@@ -26,8 +25,9 @@ from pipeline.curate.models import (
     run_models,
     snapshot_pending,
 )
-from pipeline.load import utcnow
-from pipeline.warehouse import Warehouse
+from warehouse import clock
+from warehouse.crashpoint import crash_point
+from warehouse.session import Warehouse
 
 HIERARCHY_MODELS = frozenset(m.name for m in MODELS if m.hierarchy)
 FROM_STAGED = frozenset({"fct_feature_events", "int_user_feature_daily"})
@@ -46,7 +46,7 @@ def rebuild_all(wh: Warehouse, registry: Registry, *, now: dt.datetime | None = 
 
 
 def _step(wh: Warehouse, registry: Registry, *, rebuild: bool, now: dt.datetime | None) -> CurateResult:
-    started, now = time.perf_counter(), now or utcnow()
+    started, now = time.perf_counter(), now or clock.now()
     ensure_curate_schema(wh)
     with wh.transaction():
         clear_work(wh)

@@ -17,9 +17,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipeline.warehouse import open_warehouse
 from tests.conftest import REPO, write_landing
 from tests.pipeline.helpers import ios, web
+from warehouse.session import open_warehouse
 
 USER = "u_7"
 # The pipeline and ops commands alone (a crash test needs its own process; other packages'

@@ -3,7 +3,9 @@ verdict is the one SEMANTICS.md gives (written next to the line)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,10 @@ def test_validate_gives_the_semantics_verdict_for_every_quirk(tmp_path: Path, pl
     rows = [(line, state, reason) for p, line, state, reason in SAMPLE if p == platform]
     sample = tmp_path / f"{platform}.jsonl"
     sample.write_text("".join((json.dumps(x) if isinstance(x, dict) else x) + "\n" for x, _, _ in rows))
+    # The old collector's line takes the file's arrival time: the sample arrived with its traffic,
+    # not on the day the suite runs.
+    arrived = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC).timestamp()
+    os.utime(sample, (arrived, arrived))
     res = runner.invoke(app, ["contracts", "validate", str(sample), "--platform", platform, "--json"])
     verdicts = json.loads(res.stdout)
     got = [(v["state"], v["reason"] if v["state"] != "staged" and v["state"] != "duplicate" else None)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.schema import EVENT_COLUMNS
+from warehouse.schema import EVENT_COLUMNS
 
 COLUMNS = [c for c, _ in EVENT_COLUMNS]
 T0 = dt.datetime(2026, 11, 23, 12, 0, 0)  # a Monday

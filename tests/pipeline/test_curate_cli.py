@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from nova.cli import app
 from nova.errors import Exit, NovaError
-from pipeline.warehouse import open_warehouse
 from tests.pipeline.stg_factory import event, insert
+from warehouse.session import open_warehouse
 
 runner = CliRunner()
 

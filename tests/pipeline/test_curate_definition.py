@@ -25,7 +25,7 @@ from pipeline.curate.definition import (
 from pipeline.curate.dim import closure, diff_dim, dim_rows, hierarchy_changed
 from pipeline.curate.models import in_ranges, split_statements, statements
 from pipeline.curate.query import check_read_only
-from pipeline.engine import DuckDBEngine
+from warehouse.engine import DuckDBEngine
 
 d = dt.date
 

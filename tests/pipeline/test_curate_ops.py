@@ -13,9 +13,9 @@ import pytest
 
 from pipeline.curate import backfill, curate, plan, rebuild_all
 from pipeline.curate.definition import MODELS
-from pipeline.warehouse import open_warehouse
 from tests.conftest import REPO
 from tests.pipeline.stg_factory import event, insert, rows
+from warehouse.session import open_warehouse
 
 D = dt.datetime
 PUBLIC = ("fct_feature_events", "feature_usage_daily", "feature_usage_weekly", "feature_adoption_by_workspace",
@@ -145,7 +145,7 @@ def test_a_crash_before_commit_loses_and_doubles_nothing(wh, registry) -> None:
     url = os.environ["NOVA_WAREHOUSE_URL"]
     wh.close()
     code = ("from contracts.registry import load_registry; from pipeline.curate import curate; "
-            "from pipeline.warehouse import open_warehouse; "
+            "from warehouse.session import open_warehouse; "
             f"curate(open_warehouse(), load_registry({str(REPO / 'contracts')!r}))")
     env = {**os.environ, "NOVA_CRASH_AT": "curate:before_commit", "NOVA_WAREHOUSE_URL": url}
     proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, timeout=300)

@@ -22,9 +22,9 @@ from contracts.registry import load_registry
 from pipeline.curate import curate, rebuild_all
 from pipeline.curate.definition import CURATED_TABLES, WORK_TABLES, month_start, week_start
 from pipeline.curate.dim import chains
-from pipeline.warehouse import Warehouse, open_warehouse
 from tests.conftest import REPO
 from tests.pipeline.stg_factory import erase_user, event, insert, remove, rows
+from warehouse.session import Warehouse, open_warehouse
 
 REGISTRY = load_registry(REPO / "contracts")
 # Fri 27 Nov .. Wed 2 Dec 2026: crosses an ISO week (Mon 30 Nov) and a month boundary.

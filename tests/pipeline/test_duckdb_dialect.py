@@ -16,12 +16,12 @@ import sqlglot
 from sqlglot import exp
 
 from contracts.registry import Registry, load_registry
-from pipeline.engine import DuckDBEngine
-from pipeline.schema import TABLES, create_table_sql
 from pipeline.snowflake_cli import run_statements
 from pipeline.stage_sql import INPUT, classify_sql, unknown_platform_sql
 from tests.conftest import REPO
 from tests.pipeline.golden import assert_golden
+from warehouse.engine import DuckDBEngine
+from warehouse.schema import TABLES, create_table_sql
 
 GOLDEN = Path(__file__).parent / "golden" / "duckdb"
 E = DuckDBEngine()

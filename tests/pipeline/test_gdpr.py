@@ -20,9 +20,9 @@ from pipeline.gdpr_landing import strip_lines
 from pipeline.landing import Landing
 from pipeline.load import load
 from pipeline.reconcile import adds_up, reconcile
-from pipeline.warehouse import Warehouse, open_warehouse
 from tests.conftest import write_landing
 from tests.pipeline.helpers import android, backend, ios, web
+from warehouse.session import Warehouse, open_warehouse
 
 USER = "u_7"
 # Stricter than the erasure rule (any word-bounded occurrence), so the check is independent of it.

@@ -8,8 +8,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.engine import DuckDBEngine
 from pipeline.landing import received_tails, split_lines, split_lines_arrow
+from warehouse.engine import DuckDBEngine
 
 # Includes a cut multi-byte sequence (\xc3 alone) and U+FFFD itself, a valid character.
 PIECES = st.sampled_from([b"\n", b"\r\n", b"\r", b"{}", b'{"a":"\xc3\xa9"}', b"\xff", b"\xef\xbb\xbf", b" ", b"x",

@@ -18,11 +18,11 @@ from contracts.registry import load_registry
 from pipeline.curate import curate
 from pipeline.curate.definition import CURATED_TABLES, MODELS, WORK_TABLES, Scope
 from pipeline.curate.models import render, statements
-from pipeline.engine import SnowflakeEngine
-from pipeline.schema import TABLES_BY_NAME, create_table_sql
-from pipeline.warehouse import Warehouse, open_warehouse
 from tests.conftest import REPO
 from tests.pipeline.stg_factory import event, insert, remove, rows
+from warehouse.engine import SnowflakeEngine
+from warehouse.schema import TABLES_BY_NAME, create_table_sql
+from warehouse.session import Warehouse, open_warehouse
 
 SF = SnowflakeEngine()
 SCOPE = Scope.of_dates([dt.date(2026, 11, 29), dt.date(2026, 12, 1)], units=3, users=2)

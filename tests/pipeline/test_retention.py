@@ -18,9 +18,9 @@ from pipeline.landing import Landing
 from pipeline.load import load
 from pipeline.reconcile import adds_up, reconcile
 from pipeline.retention import apply_retention, cutoffs
-from pipeline.warehouse import Warehouse
 from tests.conftest import write_landing
 from tests.pipeline.helpers import web
+from warehouse.session import Warehouse
 
 NOW = dt.datetime(2026, 11, 25, 18, 0)
 RECENT = dt.datetime(2026, 11, 24, 10, 0)

@@ -26,10 +26,8 @@ from typer.testing import CliRunner
 
 from config import Settings
 from contracts.registry import Registry, load_registry
-from pipeline.engine import DuckDBEngine, Engine, SnowflakeEngine
 from pipeline.landing import Landing, LandingFile
 from pipeline.load import load
-from pipeline.schema import TABLES, TABLES_BY_NAME, create_table_sql
 from pipeline.snowflake_cli import EXAMPLE_LOAD_ID, Statement, StatementRecorder, What, register, run_statements
 from pipeline.snowflake_load import (
     SnowflakeLanding,
@@ -50,10 +48,12 @@ from pipeline.snowflake_load import (
 )
 from pipeline.stage import gate, promote, stage
 from pipeline.stage_sql import classify_sql, unknown_platform_sql
-from pipeline.warehouse import Warehouse
 from tests.conftest import REPO, write_landing
 from tests.pipeline.golden import assert_golden
 from tests.pipeline.helpers import android, backend, ios, web
+from warehouse.engine import DuckDBEngine, Engine, SnowflakeEngine
+from warehouse.schema import TABLES, TABLES_BY_NAME, create_table_sql
+from warehouse.session import Warehouse
 
 GOLDEN = Path(__file__).parent / "golden" / "snowflake"
 E = SnowflakeEngine()

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.reconcile import adds_up, reconcile
-from pipeline.warehouse import open_warehouse
 from tests.conftest import REPO, write_landing
 from tests.pipeline.helpers import android, backend, ios, line_states, load_and_run, web
+from warehouse.session import open_warehouse
 
 TABLES = ("raw_events", "stg_events", "stg_duplicates", "quarantined_events", "ignored_events", "load_ledger")
 

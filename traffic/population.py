@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from contracts.model import PLATFORMS, Catalog
-from pipeline.generator.definition import GeneratorConfig
+from traffic.definition import GeneratorConfig
 
 WEB, IOS, ANDROID, BACKEND = range(4)
 

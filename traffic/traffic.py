@@ -15,9 +15,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from contracts.model import PLATFORMS
-from pipeline.generator.definition import HOURLY, GeneratorConfig, IncidentKind, day_factor
-from pipeline.generator.pools import SERVICES
-from pipeline.generator.population import (
+from traffic.definition import HOURLY, GeneratorConfig, IncidentKind, day_factor
+from traffic.pools import SERVICES
+from traffic.population import (
     ANDROID,
     BACKEND,
     IOS,

@@ -16,10 +16,10 @@ import pytest
 
 from contracts.model import Catalog
 from contracts.registry import load_registry
-from pipeline.generator import GenerationSummary, GeneratorConfig, Incident, generate, quirk_rates, writer
-from pipeline.generator.definition import QUIRK_COUNTS, QuirkRates, day_factor, thanksgiving
-from pipeline.generator.formats import BAD_TIMES
 from tests.conftest import REPO
+from traffic import GenerationSummary, GeneratorConfig, Incident, generate, quirk_rates, writer
+from traffic.definition import QUIRK_COUNTS, QuirkRates, day_factor, thanksgiving
+from traffic.formats import BAD_TIMES
 
 START = dt.date(2026, 11, 23)  # a Monday
 INCIDENTS = ["outage-ios:2026-11-23T10:3", "bad_release-android:2026-11-23T14:3,share=0.6",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import random
 
-from pipeline.generator import pools as p
-from pipeline.generator.population import TIMEZONES, VERSION_STRINGS
+from traffic import pools as p
+from traffic.population import TIMEZONES, VERSION_STRINGS
 
 WEB_TRACK = (
     '{"messageId":"%s","type":"track","event":"%s","userId":"u_%07d","anonymousId":"a_%012x",'

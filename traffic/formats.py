@@ -12,9 +12,9 @@ import json
 
 import numpy as np
 
-from pipeline.generator import pools
-from pipeline.generator import templates as t
-from pipeline.generator.population import (
+from traffic import pools
+from traffic import templates as t
+from traffic.population import (
     ANDROID,
     BACKEND,
     IOS,
@@ -27,7 +27,7 @@ from pipeline.generator.population import (
     FeatureModel,
     Population,
 )
-from pipeline.generator.templates import (
+from traffic.templates import (
     ANDROID_EVENT,
     BACKEND_EVENT,
     IOS_EVENT,
@@ -38,7 +38,7 @@ from pipeline.generator.templates import (
     WEB_PAGE,
     WEB_TRACK,
 )
-from pipeline.generator.traffic import (
+from traffic.traffic import (
     D_INVALID_TS,
     D_NULL_WS,
     D_UNKNOWN,

@@ -11,9 +11,9 @@ from collections import Counter
 
 import numpy as np
 
-from pipeline.generator.definition import FATES
-from pipeline.generator.traffic import D_INVALID_TS, D_NULL_WS, D_UNKNOWN, FEATURE, Lines, Rows
-from pipeline.generator.writer import FilePlan
+from traffic.definition import FATES
+from traffic.traffic import D_INVALID_TS, D_NULL_WS, D_UNKNOWN, FEATURE, Lines, Rows
+from traffic.writer import FilePlan
 
 MAX_LATENESS_US = 72 * 3_600_000_000
 CLOCK_AHEAD_US = 5 * 60_000_000

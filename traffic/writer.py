@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from contracts.model import PLATFORMS
-from pipeline.generator.definition import GeneratorConfig
-from pipeline.generator.formats import Renderer, iso
-from pipeline.generator.population import IOS
-from pipeline.generator.traffic import C_EMPTY, C_GARBAGE, HOUR_MS, Lines, Rows, at_least_one
+from traffic.definition import GeneratorConfig
+from traffic.formats import Renderer, iso
+from traffic.population import IOS
+from traffic.traffic import C_EMPTY, C_GARBAGE, HOUR_MS, Lines, Rows, at_least_one
 
 GARBAGE = (
     "<html><head><title>502 Bad Gateway</title></head><body><center>502 Bad Gateway</center></body></html>",

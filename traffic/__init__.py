@@ -1,6 +1,6 @@
 """`nova generate`: realistic landing files of NovaSuite feature usage, quirks and incidents included.
 
-    from pipeline.generator import GeneratorConfig, generate
+    from traffic import GeneratorConfig, generate
     summary = generate(GeneratorConfig(out=Path("data/landing"), days=7, seed=1))
 
 The summary carries the truth about the run: how often each quirk was injected and the state
@@ -20,7 +20,7 @@ import contracts
 from config import get_settings
 from contracts.model import Catalog
 from contracts.registry import load_registry
-from pipeline.generator.definition import (
+from traffic.definition import (
     FATES,
     QUIRK_COUNTS,
     GenerationSummary,
@@ -29,11 +29,11 @@ from pipeline.generator.definition import (
     QuirkRates,
     quirk_rates,
 )
-from pipeline.generator.formats import Renderer, iso
-from pipeline.generator.population import FeatureModel, Population
-from pipeline.generator.traffic import DayTraffic
-from pipeline.generator.truth import expected_for_files
-from pipeline.generator.writer import LandingWriter
+from traffic.formats import Renderer, iso
+from traffic.population import FeatureModel, Population
+from traffic.traffic import DayTraffic
+from traffic.truth import expected_for_files
+from traffic.writer import LandingWriter
 
 __all__ = ["GenerationSummary", "GeneratorConfig", "Incident", "QuirkRates", "generate", "load_catalog",
            "quirk_rates"]

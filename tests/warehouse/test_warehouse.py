@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from config import Settings
-from pipeline.schema import TABLES_BY_NAME
-from pipeline.warehouse import open_warehouse
+from warehouse.schema import TABLES_BY_NAME
+from warehouse.session import open_warehouse
 
 
 def test_opening_an_older_warehouse_adds_the_new_columns_and_keeps_rows(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from config import Settings, get_settings
 from nova.errors import Exit, NovaError
-from pipeline.engine import DuckDBEngine, Engine, engine_for_url
-from pipeline.schema import TABLES, Table, create_table_sql
+from warehouse.engine import DuckDBEngine, Engine, engine_for_url
+from warehouse.schema import TABLES, Table, create_table_sql
 
 _LOG_SQL = os.environ.get("NOVA_LOG_SQL") == "1"  # every statement and its duration, on stderr
 

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from config import get_settings
 from nova.errors import Exit, NovaError
-from pipeline.generator import generate
-from pipeline.generator.definition import (
+from traffic import generate
+from traffic.definition import (
     DEFAULT_START,
     INCIDENT_SYNTAX,
     QUIRK_COUNTS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.engine import Engine, SnowflakeEngine
+from warehouse.engine import Engine, SnowflakeEngine
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,32 @@ TABLES: tuple[Table, ...] = (
     Table("ref_feature_lookup", (
         ("kind", "text"), ("lookup_key", "text"), ("area", "text"), ("feature_id", "text"),
     ), "reference", doc="Catalog keys staging resolves features by: ids, legacy ids, display names per area."),
+    # --- monitoring (monitors/, alerts/): ordinary tables that BI tools can query ---------------
+    Table("check_results", (
+        ("result_id", "text"), ("run_id", "text"), ("check_name", "text"), ("source", "text"),
+        ("scope_type", "text"), ("scope", "text"), ("batch_id", "text"), ("platform", "text"),
+        ("feature_id", "text"), ("value", "float"), ("threshold", "float"), ("normal", "float"),
+        ("outcome", "text"), ("blocking", "bool"), ("detail", "text"), ("checked_at", "ts"),
+    ), "ops", cluster_by=("checked_at",),
+        doc="Every check evaluated (gate, table checks, Soda, pandera, detector): value against threshold "
+            "and the scope's normal; outcome passed / warn / failed / not_evaluated; detail is JSON evidence."),
+    Table("metric_history", (
+        ("metric", "text"), ("scope", "text"), ("bucket_start", "ts"), ("bucket_seconds", "int"),
+        ("value", "float"), ("updated_at", "ts"),
+    ), "ops", cluster_by=("metric", "bucket_start"),
+        doc="Time series the detector, the relative thresholds and the trust scores read; one row per "
+            "(metric, scope, bucket_start, bucket_seconds), updated in place when late data arrives."),
+    Table("incidents", (
+        ("incident_key", "text"), ("kind", "text"), ("scope", "text"), ("platform", "text"),
+        ("area", "text"), ("feature_id", "text"), ("batch_id", "text"), ("severity", "text"),
+        ("state", "text"), ("title", "text"), ("summary", "text"), ("likely_cause", "text"),
+        ("owner_team", "text"), ("opened_at", "ts"), ("last_seen_at", "ts"), ("resolved_at", "ts"),
+        ("result_ids", "text"), ("snoozed_until", "ts"),
+    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause."),
+    Table("trust_scores", (
+        ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
+        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
+    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON)."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),

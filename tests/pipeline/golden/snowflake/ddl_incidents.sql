@@ -1,0 +1,20 @@
+CREATE TABLE IF NOT EXISTS incidents (
+  incident_key VARCHAR,
+  kind VARCHAR,
+  scope VARCHAR,
+  platform VARCHAR,
+  area VARCHAR,
+  feature_id VARCHAR,
+  batch_id VARCHAR,
+  severity VARCHAR,
+  state VARCHAR,
+  title VARCHAR,
+  summary VARCHAR,
+  likely_cause VARCHAR,
+  owner_team VARCHAR,
+  opened_at TIMESTAMP_NTZ(6),
+  last_seen_at TIMESTAMP_NTZ(6),
+  resolved_at TIMESTAMP_NTZ(6),
+  result_ids VARCHAR,
+  snoozed_until TIMESTAMP_NTZ(6)
+);
