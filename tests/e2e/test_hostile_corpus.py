@@ -116,3 +116,36 @@ def test_hostile_corpus_through_the_cli(corpus: hostile.Corpus) -> None:
     _ok("run")
     with _db() as con:
         assert con.execute("SELECT COUNT(*) FROM fct_feature_events WHERE event_id = 'after-1'").fetchone() == (1,)
+
+
+def test_a_warehouse_poisoned_by_an_older_release_recovers_on_the_next_run() -> None:
+    """What the issue's user had: staged rows with NULL, infinite and BC dates that made every
+    `nova run` crash in curate. The upgrade's first run moves them to quarantine (stage_error),
+    says so (exit 4, naming the lines), declares NOT NULL, and curate runs again."""
+    landing = Path(os.environ["NOVA_LANDING_PATH"])
+    write_landing(landing, "web", "f.jsonl", [web(f"m{i}", received_at="2026-11-25T17:59:00Z") for i in range(1, 6)])
+    _ok("load")
+    _ok("run")
+    db = os.environ["NOVA_WAREHOUSE_URL"].removeprefix("duckdb:///")
+    with duckdb.connect(db) as con:  # the older release: no constraint, and it staged these
+        for table in ("stg_pending", "stg_events", "stg_duplicates"):
+            con.execute(f"ALTER TABLE {table} ALTER COLUMN event_date DROP NOT NULL")
+        for n, date in ((2, "NULL"), (3, "DATE 'infinity'"), (4, "DATE '0001-01-01 (BC)'")):
+            con.execute(f"UPDATE stg_events SET event_date = {date} WHERE line_number = {n}")
+            con.execute(f"INSERT INTO pending_changes VALUES ({date}, 'ws_001', 'u_0001', 'added', now())")
+    res = nova("run")
+    assert res.returncode == 4, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    assert "stg_events" in res.stderr and "f.jsonl:2" in res.stderr and "f.jsonl:4" in res.stderr
+    _ok("run")  # nothing left to repair
+    rec = json.loads(_ok("reconcile", "--json"))
+    assert rec["quarantined"] == {"stage_error": 3} and rec["staged"] == 2
+    with _db() as con:
+        assert con.execute("SELECT is_nullable FROM information_schema.columns WHERE table_name = 'stg_events' "
+                           "AND column_name = 'event_date'").fetchone() == ("NO",)
+        assert con.execute("SELECT COUNT(*) FROM check_results WHERE source = 'pipeline'").fetchone() == (1,)
+    write_landing(landing, "web", "g.jsonl", [web("m9", received_at="2026-11-25T17:59:00Z")])
+    _ok("load")
+    _ok("run")
+    with _db() as con:
+        assert con.execute("SELECT COUNT(*) FROM fct_feature_events WHERE event_id = 'm9'").fetchone() == (1,)
