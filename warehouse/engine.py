@@ -209,10 +209,13 @@ class Engine:
     # --- versions -------------------------------------------------------------------------
     def version_below(self, text_expr: str, version: str) -> str:
         """True when an app version like '4.9.1' is below `version`; NULL when unreadable."""
-        parts = [int(p) for p in version.split(".")] + [0, 0]
-        key = parts[0] * 1_000_000 + parts[1] * 1_000 + parts[2]
+        want = [int(p) for p in version.split(".")] + [0, 0]
         major, minor, patch = (self._version_part(text_expr, i) for i in (1, 2, 3))
-        return (f"(({major}) * 1000000 + COALESCE({minor}, 0) * 1000 + COALESCE({patch}, 0) < {key})")
+        minor, patch = f"COALESCE({minor}, 0)", f"COALESCE({patch}, 0)"
+        # Compared part by part, never encoded as one number: a version such as
+        # '29385635013002076.1' must not overflow the arithmetic (a poison pill, issue 18).
+        return (f"({major} < {want[0]} OR ({major} = {want[0]} AND ({minor} < {want[1]} "
+                f"OR ({minor} = {want[1]} AND {patch} < {want[2]}))))")
 
     def _version_part(self, text_expr: str, n: int) -> str:
         raise NotImplementedError
