@@ -186,7 +186,10 @@ def gate(wh: Warehouse) -> dict[str, str]:
     for load_id in batches:
         results = []
         for name, check in BLOCKING_CHECKS:
-            failure = check(wh, load_id)
+            try:
+                failure = check(wh, load_id)
+            except Exception as exc:  # a check that cannot run holds its batch, never the others
+                failure = f"the check could not run: {type(exc).__name__}: {exc}"[:500]
             results.append({"check": name, "outcome": "failed" if failure else "passed", "detail": failure})
         state = "held" if any(r["outcome"] == "failed" for r in results) else "promoted"
         with wh.transaction():

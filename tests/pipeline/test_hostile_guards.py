@@ -186,3 +186,26 @@ def test_a_date_that_fails_to_curate_keeps_its_changes_and_the_others_are_curate
 def test_scope_names_impossible_dates_instead_of_a_type_error():
     with pytest.raises(ValueError, match="impossible partition date"):
         Scope.of_dates([dt.date(2026, 11, 25), "0001-01-01 (BC)", None])  # type: ignore[list-item]
+
+
+def test_a_blocking_check_that_cannot_run_holds_only_its_batch(wh, registry, landing, monkeypatch):
+    from pipeline.landing import Landing
+    from pipeline.load import load
+
+    write_landing(landing, "web", "a.jsonl", [web("m1")])
+    first = load(wh, Landing(str(landing))).load_id
+    write_landing(landing, "ios", "b.jsonl", [ios("I1")])
+    second = load(wh, Landing(str(landing))).load_id
+
+    def explodes_on_first(w: Any, load_id: str) -> str | None:
+        if load_id == first:
+            raise ZeroDivisionError("division by zero")
+        return None
+    monkeypatch.setattr(stage_mod, "BLOCKING_CHECKS", [("volume", explodes_on_first)])
+    from pipeline.cli import run_pipeline
+
+    res = run_pipeline(wh, registry)
+    assert res["gate"] == {first: "held", second: "promoted"}
+    checks = json.loads(wh.scalar("SELECT checks FROM batches WHERE load_id = ?", [first]))
+    assert "could not run" in checks[0]["detail"]
+    assert {r[0] for r in wh.query("SELECT event_id FROM fct_feature_events")} == {"i1"}
