@@ -124,8 +124,15 @@ TABLES: tuple[Table, ...] = (
     ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause."),
     Table("trust_scores", (
         ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
-        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
-    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON)."),
+        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"), ("label", "text"),
+    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON); "
+                  "one row per (day, scope_type, scope), replaced when the day is scored again. "
+                  "The view trust_scores_latest holds each scope's latest day."),
+    Table("volume_expectations", (
+        ("scope", "text"), ("bucket_start", "ts"), ("expected", "float"), ("lower", "float"), ("upper", "float"),
+        ("confidence", "float"), ("computed_at", "ts"),
+    ), "ops", doc="The detector's expected volume band per series (platform=ios, area=editor, feature=...) "
+                  "and hourly bucket."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),
