@@ -127,8 +127,8 @@ def trust_command(
         if platform:
             own = [s for s in scores if s.scope_type == "platform" and s.scope == platform]
             extra = [feature] if feature else []
-            shown = own + score_day(wh, reg, the_day, platform=platform, extra_features=extra)
-            shown = [s for s in shown if s.scope_type != "platform" or s.scope == platform]
+            shown = own + [s for s in score_day(wh, reg, the_day, platform=platform, extra_features=extra)
+                           if s.scope_type != "platform"]
         shown = _select(shown, area, feature, h) if (area or feature) else shown
         if html_file is not None:
             from monitors.trust.report import render_report

@@ -35,7 +35,8 @@ def _score_bars(scores: Sequence[TrustScore], title: str) -> go.Figure:
         text=[f"{s.score:.0f} ({s.grade})" for s in ordered], textposition="inside", insidetextanchor="end",
         customdata=[("<br>".join(html.escape(r) for r in s.reasons[:3]) or "nothing wrong found") for s in ordered],
         hovertemplate="<b>%{y}</b>: %{x:.0f}<br>%{customdata}<extra></extra>", name=title))
-    fig.update_layout(title=title, xaxis={"range": [0, 100], "title": "trust score (100 = nothing wrong found)"},
+    fig.update_layout(title=title, xaxis={"range": [0, 100.5], "dtick": 20,
+                                          "title": "trust score (100 = nothing wrong found)"},
                       height=max(220, 34 * len(ordered) + 90), margin={"l": 10, "r": 10, "t": 40, "b": 40},
                       plot_bgcolor="white", bargap=0.25)
     return fig
@@ -104,27 +105,38 @@ def _history(history: dict[tuple[str, str], dict[dt.date, float]], labels: dict[
         if key[0] not in ("platform", "area") or key not in labels:
             continue
         points = sorted(history[key].items())
+        # Areas that stayed clean are in the legend only (click to show): the chart stays readable.
+        quiet = key[0] == "area" and min(v for _, v in points) >= 95
         fig.add_trace(go.Scatter(x=[d.isoformat() for d, _ in points], y=[v for _, v in points],
-                                 mode="lines+markers", name=labels[key],
+                                 mode="lines+markers", name=labels[key], visible="legendonly" if quiet else True,
                                  line={"dash": "solid" if key[0] == "platform" else "dot"}))
-    fig.update_layout(title="Score history (platforms solid, areas dotted)", yaxis={"range": [0, 101],
-                      "title": "trust score"}, height=380, margin={"l": 50, "r": 10, "t": 40, "b": 40},
+    fig.update_layout(title="Score history (platforms solid, areas dotted; clean areas: click their name)",
+                      yaxis={"range": [0, 101], "title": "trust score"}, height=380,
+                      margin={"l": 50, "r": 10, "t": 40, "b": 40},
                       plot_bgcolor="white", xaxis={"type": "category", "title": "day"})
     return fig
 
 
+def _short(reason: str) -> str:
+    """A reason for the first screen: without its size and the technical tail after the first ';'."""
+    text = reason.split(": ", 1)[-1]
+    head, sep, _ = text.partition(";")
+    return head + (")" if sep and head.count("(") > head.count(")") else "")
+
+
 def _verdict(scores: Sequence[TrustScore], cfg: TrustConfig) -> tuple[str, str]:
-    """The one sentence of the first screen, and its colour."""
+    """The one sentence of the first screen, and its colour (the worst grade shown)."""
     shown = [s for s in scores if s.scope_type in ("platform", "area")]
     bad = sorted((s for s in shown if s.reasons and s.score < 95), key=lambda s: s.score)
     if not bad:
-        return "Yes. No problem was found in today's data: every platform and product area scores 95 or more.", "A"
+        return "Yes. No problem was found in this day's data: every platform and product area scores 95 or more.", "A"
     worst = bad[0]
+    opening = {"B": "Yes, with small caveats", "C": "Mostly, with care"}.get(worst.grade, "Not for everything")
     names = ", ".join(f"{s.label} ({s.score:.0f})" for s in bad[:5])
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-    unaffected = len(shown) - len(bad)
-    return (f"Mostly, with care: {names}{more} have problems today; the other {unaffected} platforms and areas "
-            f"look fine. Biggest issue: {worst.reasons[0].split(': ', 1)[-1]}", worst.grade)
+    verb = "has" if len(bad) == 1 else "have"
+    return (f"{opening}: {names}{more} {verb} problems; the other {len(shown) - len(bad)} platforms and areas "
+            f"look fine. Biggest issue: {_short(worst.reasons[0])}.", worst.grade)
 
 
 def _reasons_table(scores: Sequence[TrustScore]) -> str:
