@@ -10,7 +10,7 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install lock demo test lint bench clean
+.PHONY: install lock demo test lint bench clean browser
 
 install: $(STAMP)
 
@@ -32,7 +32,15 @@ lock: $(UV)
 demo: install
 	$(BIN)/nova demo
 
-test: install
+# Headless Chromium from Debian's packages for the browser test of the trust report; when it cannot be
+# installed (no apt-get, not root) the test is skipped with a loud reason instead.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
+		echo "WARNING: chromium could not be installed: the browser test of the trust report will be skipped"
+
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -41,11 +42,20 @@ def install_chromium() -> tuple[str | None, str]:
     return find_chromium(), "apt-get install chromium did not provide a chromium binary"
 
 
+def _high(fd: int) -> int:
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
+
+
 class Browser:
     def __init__(self, chromium: str, width: int = 1280, height: int = 1000, offline: bool = True):
         self.profile = tempfile.mkdtemp(prefix="nova-chromium-")
+        self._log = open(Path(self.profile) / "chromium.log", "wb")  # noqa: SIM115 (closed in close())
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
+        # The child's ends move above fd 9 first: `3<&4 4>&3` would otherwise clobber one with the other.
+        to_chrome_r, from_chrome_w = (_high(fd) for fd in (to_chrome_r, from_chrome_w))
         args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
                 "--remote-debugging-pipe", f"--user-data-dir={self.profile}", f"--window-size={width},{height}"]
@@ -53,8 +63,10 @@ class Browser:
             args.append("--host-resolver-rules=MAP * ~NOTFOUND")
         # Chromium reads commands on fd 3 and writes replies on fd 4.
         script = f'exec "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
-        self.proc = subprocess.Popen(["sh", "-c", script, "sh", *args], pass_fds=(to_chrome_r, from_chrome_w),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # bash: dash refuses fd numbers above 9.
+        self.proc = subprocess.Popen([shutil.which("bash") or "bash", "-c", script, "bash", *args],
+                                     pass_fds=(to_chrome_r, from_chrome_w),
+                                     stdout=subprocess.DEVNULL, stderr=self._log)
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buf = b""
@@ -71,7 +83,7 @@ class Browser:
                 raise TimeoutError("no answer from chromium")
             chunk = os.read(self._from_chrome, 1 << 20)
             if not chunk:
-                raise RuntimeError("chromium closed the pipe")
+                raise RuntimeError(f"chromium closed the pipe (exit {self.proc.poll()}): {self.log_tail()}")
             self._buf += chunk
         msg, self._buf = self._buf.split(b"\0", 1)
         return json.loads(msg)
@@ -82,7 +94,11 @@ class Browser:
         msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
         if session and self.session:
             msg["sessionId"] = self.session
-        os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        try:
+            os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        except BrokenPipeError:
+            time.sleep(0.5)
+            raise RuntimeError(f"chromium is gone (exit {self.proc.poll()}): {self.log_tail()}") from None
         while True:
             reply = self._read(timeout)
             if reply.get("id") == self._id:
@@ -140,6 +156,11 @@ class Browser:
         path.write_bytes(base64.b64decode(data))
         return path
 
+    def log_tail(self) -> str:
+        self._log.flush()
+        text = (Path(self.profile) / "chromium.log").read_text(errors="replace")
+        return "\n".join(line for line in text.splitlines()[-15:] if "dbus" not in line)
+
     def console_errors(self) -> list[str]:
         out = []
         for e in self.events:
@@ -161,4 +182,5 @@ class Browser:
             self.proc.kill()
         os.close(self._to_chrome)
         os.close(self._from_chrome)
+        self._log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
