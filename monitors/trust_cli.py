@@ -27,7 +27,7 @@ from warehouse import clock
 HELP = """Trust scores: can the usage numbers of a day be trusted, and if not, why.
 
 Scores (0-100, grade A-F) every curated table, platform, top-level product area and feature (the
-followed ones in [bold][trust] followed_features[/] plus the busiest of the day), from freshness,
+followed ones, setting trust.followed_features, plus the busiest of the day), from freshness,
 completeness, validity, duplicates, volume against its expected band, held batches and open
 incidents, and late data still to come. Each deduction comes with its reason in plain words.
 
