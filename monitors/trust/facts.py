@@ -209,12 +209,30 @@ def read_facts(wh: Warehouse, reg: Registry, day: dt.date, now: dt.datetime, bas
         "SELECT incident_key, kind, scope, platform, area, feature_id, batch_id, severity, state, title, "
         "opened_at, resolved_at FROM incidents WHERE opened_at < ? AND (state = 'open' OR resolved_at >= ?) "
         "ORDER BY opened_at", [end, start])
-    if wh.table_exists("volume_expectations"):
-        for scope, bucket, expected, lower, upper in wh.query(
-                "SELECT scope, bucket_start, expected, lower, upper FROM volume_expectations "
-                "WHERE bucket_start >= ? AND bucket_start < ?", [start, start + dt.timedelta(days=1)]):
-            facts.expectations.setdefault(scope, {})[bucket.hour] = (float(expected), float(lower), float(upper))
+    facts.expectations = _expectations(wh, start)
     return facts
+
+
+def _expectations(wh: Warehouse, start: dt.datetime) -> dict[str, dict[int, tuple[float, float, float]]]:
+    """The detector's band per series and hour of the day (buckets of an hour or less, summed per hour;
+    a judged bucket wins over a forecast of it, the latest computation over older ones)."""
+    cols = _columns(wh, "volume_expectations")
+    if not {"scope", "bucket_start", "expected", "lower", "upper"} <= cols:
+        return {}
+    seconds = "bucket_seconds" if "bucket_seconds" in cols else "3600"
+    order = ("judged DESC, " if "judged" in cols else "") + ("computed_at DESC" if "computed_at" in cols else "1")
+    best: dict[tuple[str, dt.datetime], tuple[float, float, float]] = {}
+    for scope, bucket, size, expected, lower, upper in wh.query(
+            f"SELECT scope, bucket_start, {seconds}, expected, lower, upper FROM volume_expectations "
+            f"WHERE bucket_start >= ? AND bucket_start < ? AND expected IS NOT NULL ORDER BY {order}",
+            [start, start + dt.timedelta(days=1)]):
+        if size is not None and int(size) <= 3600 and (scope, bucket) not in best:
+            best[(scope, bucket)] = (float(expected), float(lower or 0.0), float(upper or expected))
+    out: dict[str, dict[int, tuple[float, float, float]]] = {}
+    for (scope, bucket), (e, lo, up) in best.items():
+        prev = out.setdefault(scope, {}).get(bucket.hour, (0.0, 0.0, 0.0))
+        out[scope][bucket.hour] = (prev[0] + e, prev[1] + lo, prev[2] + up)
+    return out
 
 
 def _failed_from_text(checks: str) -> list[str]:
@@ -225,8 +243,15 @@ def _failed_from_text(checks: str) -> list[str]:
         return [checks[:80]]
     if isinstance(data, dict):
         return sorted(k for k, v in data.items() if str(v).lower().startswith(("fail", "held")) or v is False)
-    if isinstance(data, list):
-        return [str(x.get("check_name", x)) if isinstance(x, dict) else str(x) for x in data][:5]
+    if isinstance(data, list):  # the gate's [{"check": ..., "outcome": "failed" | "warn", ...}]
+        out = []
+        for x in data:
+            if isinstance(x, dict):
+                if x.get("outcome", "failed") == "failed":
+                    out.append(str(x.get("check") or x.get("check_name") or "a check"))
+            else:
+                out.append(str(x))
+        return out[:5]
     return []
 
 

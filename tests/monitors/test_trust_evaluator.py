@@ -4,6 +4,7 @@ says it in a PM's words, and leaves clean scopes alone."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -145,8 +146,8 @@ def test_held_batch_and_waiting_data(wh: Any, registry: Any, landing: Path, pinn
                   day=str(DAY), hour="15")
     load(wh, Landing(str(landing)))
     stage(wh, registry)
-    wh.execute("UPDATE batches SET state = 'held', checks = '{\"unknown_feature_rate\": \"failed\"}' "
-               "WHERE state = 'pending'")
+    wh.execute("UPDATE batches SET state = 'held', checks = ? WHERE state = 'pending'",
+               ['[{"check": "unknown_feature_rate", "outcome": "failed"}, {"check": "volume", "outcome": "warn"}]'])
     scores = by_scope(compute_trust(wh, registry, DAY))
     ios_score = scores[("platform", "ios")]
     assert ios_score.components["incidents"]["held_events"] == 20
@@ -217,3 +218,26 @@ def test_late_data_still_to_come(wh: Any, registry: Any, landing: Path) -> None:
     assert any("about 25 % of iOS events of this day have not arrived yet" in r
                for r in scores[("platform", "ios")].reasons)
     assert scores[("platform", "web")].components["late"]["points"] == 0
+
+
+def test_the_detectors_band_when_it_stored_one(wh: Any, registry: Any, landing: Path, pinned: Any) -> None:
+    base_day(landing)
+    load_and_run(wh, registry, landing)
+    # The detector expected ~9 web events an hour, but 40 between 10:00 and 14:00.
+    start = dt.datetime.combine(DAY, dt.time())
+    for h in range(24):
+        e = 40.0 if 10 <= h < 14 else 8.7
+        for half in (0, 1800):  # half-hour buckets, a judged one and an older forecast of it
+            t = start + dt.timedelta(hours=h, seconds=half)
+            wh.execute("INSERT INTO volume_expectations (scope, bucket_start, bucket_seconds, expected, lower, upper, "
+                       "judged, computed_at) VALUES ('platform=web', ?, 1800, ?, ?, ?, true, ?), "
+                       "('platform=web', ?, 1800, 999, 900, 1100, false, ?)",
+                       [t, e / 2, e / 2 * 0.6, e / 2 * 1.4, NOW, t, start])
+    scores = by_scope(compute_trust(wh, registry, DAY))
+    web_score = scores[("platform", "web")]
+    volume = web_score.components["volume"]
+    assert volume["source"] == "detector's expected band" and volume["expected"][10] == pytest.approx(40)
+    assert web_score.reasons and re.match(r"^\u2212\d+: Web sent \d+ % fewer events than expected between 10:00 and "
+                                          r"14:00 \(\d+ events missing; volume check against the detector's",
+                                          web_score.reasons[0]), web_score.reasons
+    assert scores[("platform", "ios")].components["volume"]["source"] == "usual share of all traffic"
