@@ -107,14 +107,21 @@ def trust_command(
     if feature and feature not in h.chain:
         raise NovaError(f"{feature!r} is not in the feature catalog", hint="see contracts/catalog/features.yaml",
                         code=Exit.USAGE)
-    with open_warehouse(settings) as wh:
+    try:
+        wh, writable = open_warehouse(settings), True
+    except NovaError:
+        # Another process (the daemon) holds the DuckDB file: score without storing, from a read-only view.
+        wh, writable = open_warehouse(settings, read_only=True), False
+        Console(stderr=True).print("[dim]the warehouse is in use by another process: scores are computed "
+                                   "but not stored this time[/]")
+    with wh:
         the_day = day.date() if day else default_day(wh)
         if the_day > clock.today():
             raise NovaError(f"{the_day} is in the future", code=Exit.USAGE)
-        scores = compute_trust(wh, reg, the_day)
+        scores = compute_trust(wh, reg, the_day) if writable else score_day(wh, reg, the_day)
         # The trend needs the previous days: score those with data that were never scored.
-        have = scored_days(wh, the_day, cfg.trend_days)
-        for back in range(1, cfg.trend_days):
+        have = scored_days(wh, the_day, cfg.trend_days) if writable else set()
+        for back in range(1, cfg.trend_days if writable else 0):
             d = the_day - dt.timedelta(days=back)
             if d not in have and wh.scalar("SELECT COUNT(*) FROM raw_events WHERE received_at >= ? AND "
                                            "received_at < ?", [d, d + dt.timedelta(days=1)]):

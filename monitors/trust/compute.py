@@ -110,12 +110,23 @@ class Evaluator:
                       and self.h.covers(scope.feature, q.feature)]
         return Cell(per, quarantine)
 
-    def prior_share(self, facts: Facts, scope: Scope, platform: str) -> float | None:
-        total = sum(facts.prior.values())
-        if total < 24 * 10:  # too little history: use the day's own share
-            return None
-        mine = sum(n for (p, f), n in facts.prior.items() if p == platform and self.h.covers(scope.feature, f))
-        return mine / total
+    def expected_volume(self, facts: Facts, scope: Scope, platform: str, observed: np.ndarray,
+                        platform_totals: dict[str, np.ndarray]) -> np.ndarray:
+        """Events per hour expected from the part of a scope on one platform: each platform's traffic
+        of the hour times the part's usual ratio to that platform (over the past days, else this day),
+        and the median of these estimates, so that one platform going silent (or bursting) moves
+        neither the others' expectations nor its own. A platform is not its own reference."""
+        history = sum(facts.prior.values()) >= 24 * 10
+        if history:
+            part = sum(n for (p, f), n in facts.prior.items() if p == platform and self.h.covers(scope.feature, f))
+            base = {q: sum(n for (p, _), n in facts.prior.items() if p == q) for q in platform_totals}
+        else:  # too little history: the day's own ratios over its complete hours
+            part = float(observed[:facts.hours].sum())
+            base = {q: float(t[:facts.hours].sum()) for q, t in platform_totals.items()}
+        refs = [q for q, n in base.items() if n > 0 and (q != platform or scope.feature is not None)]
+        if not refs or part <= 0:
+            return np.zeros(24)
+        return np.median(np.stack([platform_totals[q] * (part / base[q]) for q in refs]), axis=0)
 
     # --- one scope -------------------------------------------------------------------------------
     def score(self, facts: Facts, scope: Scope, everything: Cell) -> TrustScore:
@@ -200,9 +211,8 @@ class Evaluator:
     def _volume(self, facts: Facts, scope: Scope, cell: Cell, everything: Cell,
                 measured: dict[str, dict]) -> list[Deduction]:
         hours = facts.hours
-        total = np.zeros(24)
-        for a in everything.per_platform.values():
-            total += a["valid"] + a["qc"] + a["qv"]
+        totals = {p: a["valid"] + a["qc"] + a["qv"] for p, a in everything.per_platform.items()}
+        totals.update({p: np.zeros(24) for p in self.reg.contracts if p not in totals})
         series_key = {"platform": f"platform={scope.scope}", "area": f"area={scope.scope}",
                       "feature": f"feature={scope.scope}"}.get(scope.scope_type)
         detector = facts.expectations.get(series_key or "")
@@ -215,18 +225,14 @@ class Evaluator:
         for p in platforms:
             a = cell.per_platform.get(p)
             observed = np.zeros(24) if a is None else (a["valid"] + a["qc"] + (0 if known_only else a["qv"]))
-            share = self.prior_share(facts, scope, p)
-            if share is None:
-                day_total = total[:hours].sum()
-                share = observed[:hours].sum() / day_total if day_total else 0.0
-            expected = total * share
+            expected = self.expected_volume(facts, scope, p, observed, totals)
             obs_all += observed
             exp_all += expected
             if detector is None:
                 for run in volume_runs(observed[:hours], expected[:hours], self.cfg.volume_sigmas,
                                        self.cfg.volume_min_relative):
                     runs.append((p, run))
-        source = "usual share of all traffic"
+        source = "other platforms' traffic"
         if detector is not None:
             source = "detector's expected band"
             exp_all = np.array([detector.get(h, (0, 0, 0))[0] for h in range(24)])

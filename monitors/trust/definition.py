@@ -42,7 +42,7 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
               "retries is a sign of a client or collector problem)"),
     Component("volume", "Volume", "Is the amount of usage normal?",
               "events outside the expected band, hour by hour, as a share of the expected day (the detector's "
-              "band when it stored one, else the scope's usual share of all traffic)"),
+              "band when it stored one, else the scope's usual ratio to the other platforms' traffic)"),
     Component("incidents", "Held data and incidents", "Is part of the data held back or under investigation?",
               "share of the scope's events held by the quality gate, plus open incidents touching the scope "
               "(weighted by severity and by the incident's share of the scope's volume)"),

@@ -187,8 +187,7 @@ def read_facts(wh: Warehouse, reg: Registry, day: dt.date, now: dt.datetime, bas
             "AND r.received_at >= ? AND r.received_at < ? GROUP BY r.platform", [start, end]):
         if first_at is not None:
             facts.oldest_waiting[platform] = min(first_at, facts.oldest_waiting.get(platform, first_at))
-    facts.last_arrival = wh.scalar("SELECT MAX(received_at) FROM raw_events WHERE received_at < ? "
-                                   "AND received_at >= ?", [end, start - dt.timedelta(days=2)])
+    facts.last_arrival = wh.scalar("SELECT MAX(received_at) FROM raw_events WHERE received_at < ?", [end])
     facts.freshness_checks = wh.query_dicts(
         "SELECT check_name, outcome, value, threshold, detail, checked_at FROM check_results "
         "WHERE check_name LIKE 'freshness.%' AND checked_at >= ? AND checked_at < ? ORDER BY checked_at",

@@ -209,8 +209,8 @@ deduction is explained below. Hover over a bar to read why.</p>
 <div id="scores">{bars}</div>
 <h2>Usage against what we expected</h2>
 <p class="explain">Events received per hour for one scope (pick another in the menu at the top right). The grey
-band is the range we expected from the scope's usual share of all traffic; red shading marks hours outside it,
-dotted red lines mark when a problem started or an incident was opened.</p>
+band is the range we expected, from the other platforms' traffic of the hour and the scope's usual ratio to it;
+red shading marks hours outside it, dotted red lines mark when a problem started or an incident was opened.</p>
 <div id="usage">{usage_html}</div>
 <h2>Score history</h2>
 <div id="history">{hist_html}</div>

@@ -16,7 +16,7 @@ from pipeline.landing import Landing
 from pipeline.load import load
 from pipeline.stage import stage
 from tests.conftest import write_landing
-from tests.pipeline.helpers import android, ios, load_and_run, web
+from tests.pipeline.helpers import android, backend, ios, load_and_run, web
 from warehouse import clock
 
 DAY = dt.date(2026, 11, 25)
@@ -54,6 +54,10 @@ def android_line(i: int, t: dt.datetime, workspace: str | None = "ws_3", prefix:
     return android(f"{prefix}{i}", timestamp=_iso(t), sentAt=_iso(t + dt.timedelta(seconds=1)),
                    received_at=_iso(t + dt.timedelta(seconds=2)), workspaceId=workspace,
                    featureId="chat.threads.reply_in_thread")
+
+
+def backend_line(i: int, t: dt.datetime, prefix: str = "evt_") -> dict[str, Any]:
+    return backend(f"{prefix}{i}", occurred_at=_iso(t), received_at=_iso(t + dt.timedelta(seconds=1)))
 
 
 def by_scope(scores: list[Any]) -> dict[tuple[str, str], Any]:
@@ -240,4 +244,27 @@ def test_the_detectors_band_when_it_stored_one(wh: Any, registry: Any, landing: 
     assert web_score.reasons and re.match(r"^\u2212\d+: Web sent \d+ % fewer events than expected between 10:00 and "
                                           r"14:00 \(\d+ events missing; volume check against the detector's",
                                           web_score.reasons[0]), web_score.reasons
-    assert scores[("platform", "ios")].components["volume"]["source"] == "usual share of all traffic"
+    assert scores[("platform", "ios")].components["volume"]["source"] == "other platforms' traffic"
+
+
+def test_a_platform_silent_all_day_is_not_clean(wh: Any, registry: Any, landing: Path, pinned: Any) -> None:
+    before = DAY - dt.timedelta(days=1)
+    shift = dt.timedelta(days=-1)
+    write_landing(landing, "web", "w0.jsonl", [web_line(i, at(i) + shift, prefix="V") for i in range(200)],
+                  day=str(before))
+    write_landing(landing, "ios", "i0.jsonl", [ios_line(i, at(i) + shift, prefix="J") for i in range(200)],
+                  day=str(before))
+    write_landing(landing, "android", "a0.jsonl", [android_line(i, at(i) + shift, prefix="B") for i in range(200)],
+                  day=str(before))
+    write_landing(landing, "web", "w.jsonl", [web_line(i, at(i)) for i in range(200)], day=str(DAY))
+    write_landing(landing, "ios", "i.jsonl", [ios_line(i, at(i)) for i in range(200)], day=str(DAY))
+    for d, prefix in ((before, "evt_p"), (DAY, "evt_")):  # backend, the fourth platform, both days
+        write_landing(landing, "backend", f"b{prefix}.jsonl", [backend_line(i, at(i) + (shift if d == before else
+                      dt.timedelta()), prefix=prefix) for i in range(200)], day=str(d))
+    load_and_run(wh, registry, landing)
+    scores = by_scope(compute_trust(wh, registry, DAY))
+    android_score = scores[("platform", "android")]
+    assert android_score.score <= 80 and android_score.components["volume"]["points"] == 20
+    assert "Android sent 100 % fewer events than expected between 00:00 and 23:00" in android_score.reasons[0]
+    assert scores[("area", "chat")].score <= 80  # Chat is Android-only here
+    assert scores[("platform", "web")].score >= 95 and scores[("platform", "backend")].score >= 95
