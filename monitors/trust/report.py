@@ -139,6 +139,21 @@ def _verdict(scores: Sequence[TrustScore], cfg: TrustConfig) -> tuple[str, str]:
             f"look fine. Biggest issue: {_short(worst.reasons[0])}.", worst.grade)
 
 
+def _top_problems(scores: Sequence[TrustScore], n: int = 4) -> list[tuple[str, str]]:
+    """The biggest distinct problems of the platforms (then areas), in short: one line each."""
+    seen: set[str] = set()
+    out = []
+    ranked = sorted((s for s in scores if s.scope_type in ("platform", "area") and s.reasons),
+                    key=lambda s: (s.scope_type != "platform", s.score))
+    for s in ranked:
+        text = _short(s.reasons[0])
+        key = text.split(" since ")[0].split(" between ")[0]
+        if key not in seen:
+            seen.add(key)
+            out.append((f"{s.label} ({s.score:.0f})", text))
+    return out[:n]
+
+
 def _reasons_table(scores: Sequence[TrustScore]) -> str:
     rows = []
     order = {"table": 0, "platform": 1, "area": 2, "feature": 3}
@@ -175,6 +190,10 @@ def render_report(scores: Sequence[TrustScore], history: dict[tuple[str, str], d
     components = "".join(f"<li><b>{html.escape(c.title)}</b> (up to {cfg.weight(c.name):g} points): "
                          f"{html.escape(c.question)} <span class=dim>Measured as the {html.escape(c.measure)}."
                          "</span></li>" for c in COMPONENTS.values())
+    problems = _top_problems(scores)
+    if parts and problems:  # under the platforms' bars, beside the areas: what is wrong, in short
+        parts[0] += ("<div class=problems><b>What is wrong today</b><ul>" + "".join(
+            f"<li><b>{html.escape(label)}</b>: {html.escape(text)}</li>" for label, text in problems) + "</ul></div>")
     bars = "".join(f"<div class=half>{p}</div>" for p in parts)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -198,6 +217,7 @@ table.reasons td, table.reasons th {{ border-bottom: 1px solid #eee; padding: 4p
 table.reasons ul {{ margin: 0; padding-left: 18px; }}
 .num {{ text-align: right; }} .ok {{ color: #1a9850; list-style: none; margin-left: -18px; }}
 .dim {{ color: #666; }}
+.problems {{ font-size: 14px; margin: 0 10px; }} .problems ul {{ padding-left: 18px; margin: 4px 0; }}
 footer {{ color: #777; font-size: 12px; margin-top: 30px; }}
 </style></head><body>
 <h1>Can we trust the feature-usage numbers of {day:%A %d %B %Y}?</h1>
