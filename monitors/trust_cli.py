@@ -115,6 +115,10 @@ def trust_command(
         Console(stderr=True).print("[dim]the warehouse is in use by another process: scores are computed "
                                    "but not stored this time[/]")
     with wh:
+        if not wh.scalar("SELECT COUNT(*) FROM raw_events"):
+            raise NovaError("the warehouse holds no events yet: there is nothing to score",
+                            hint="load and run the pipeline first: nova load && nova run (or nova demo)",
+                            code=Exit.DATA)
         the_day = day.date() if day else default_day(wh)
         if the_day > clock.today():
             raise NovaError(f"{the_day} is in the future", code=Exit.USAGE)

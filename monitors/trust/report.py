@@ -224,7 +224,7 @@ footer {{ color: #777; font-size: 12px; margin-top: 30px; }}
 <p class="verdict" id="verdict">{html.escape(verdict)}</p>
 <p class="explain">Each platform and product area gets a <b>trust score from 0 to 100</b>: 100 means our checks
 found nothing wrong with the events behind its numbers; points are taken off for each problem found, and every
-deduction is explained below. Hover over a bar to read why.</p>
+deduction is explained below. Hover over a bar to read why. Times are UTC.</p>
 <ul class="grades">{legend}</ul>
 <div id="scores">{bars}</div>
 <h2>Usage against what we expected</h2>

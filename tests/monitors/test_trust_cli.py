@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from tests.e2e.test_pipeline_cli import nova
 from tests.monitors.conftest import DAY, World
 
 
@@ -87,3 +88,9 @@ def test_terminal_table_and_filters(world: World) -> None:
     assert editor_on_ios["score"] <= world.by_scope()[("area", "editor")]["score"]
     bad = world.nova("trust", "--platform", "windows")
     assert bad.returncode == 2 and "unknown platform" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_empty_warehouse_has_nothing_to_score() -> None:
+    done = nova("trust")
+    assert done.returncode == 4 and "no events yet" in done.stderr and "nova load" in done.stderr
+    assert "Traceback" not in done.stderr
