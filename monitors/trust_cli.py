@@ -166,6 +166,15 @@ def trust_command(
         console.print(f"report written to {html_file} (open it in any browser; no network needed)")
 
 
+def _nothing_found(s: TrustScore) -> str:
+    """A scope without deductions: clean, or too small for its rates to be judged."""
+    unjudged = [c for c in s.components.values() if c.get("judged") is False and c.get("events")]
+    if unjudged:
+        bad = max(c["events"] for c in unjudged)
+        return f"[dim]too few events to judge ({unjudged[0]['of']} today, {bad} with a problem)[/]"
+    return "[dim]nothing wrong found[/]"
+
+
 def _print_table(console: Console, scores: list[TrustScore], hist: dict, day: dt.date, days: int,
                  n_reasons: int) -> None:
     table = Table(title=f"Trust scores for {day:%a %d %b %Y} (100 = nothing wrong found)", title_justify="left")
@@ -174,7 +183,7 @@ def _print_table(console: Console, scores: list[TrustScore], hist: dict, day: dt
         table.add_column(col, **kw)
     for s in scores:
         style = GRADE_STYLE.get(s.grade, "")
-        reasons = "\n".join(escape(r) for r in s.reasons[:n_reasons]) or "[dim]nothing wrong found[/]"
+        reasons = "\n".join(escape(r) for r in s.reasons[:n_reasons]) or _nothing_found(s)
         if len(s.reasons) > n_reasons:
             reasons += f"\n[dim](+{len(s.reasons) - n_reasons} more: --json)[/]"
         table.add_row(s.scope_type, escape(s.label), f"{s.score:.0f}", f"[{style}]{s.grade}[/]",
