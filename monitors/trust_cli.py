@@ -168,11 +168,7 @@ def trust_command(
 
 def _nothing_found(s: TrustScore) -> str:
     """A scope without deductions: clean, or too small for its rates to be judged."""
-    unjudged = [c for c in s.components.values() if c.get("judged") is False and c.get("events")]
-    if unjudged:
-        bad = max(c["events"] for c in unjudged)
-        return f"[dim]too few events to judge ({unjudged[0]['of']} today, {bad} with a problem)[/]"
-    return "[dim]nothing wrong found[/]"
+    return f"[dim]{s.unjudged_note() or 'nothing wrong found'}[/]"
 
 
 def _print_table(console: Console, scores: list[TrustScore], hist: dict, day: dt.date, days: int,

@@ -107,6 +107,14 @@ class TrustScore:
     reasons: list[str]
     platform: str | None = None  # set when an area or feature is scored on one platform only
 
+    def unjudged_note(self) -> str:
+        """For a scope without deductions: '' when clean, else why its rates were not judged."""
+        unjudged = [c for c in self.components.values() if c.get("judged") is False and c.get("events")]
+        if not unjudged:
+            return ""
+        bad = max(c["events"] for c in unjudged)
+        return f"too few events to judge ({unjudged[0]['of']} today, {bad} with a problem)"
+
     def as_json(self) -> dict[str, Any]:
         out = {"day": self.day.isoformat(), "scope_type": self.scope_type, "scope": self.scope,
                "label": self.label, "score": self.score, "grade": self.grade, "reasons": self.reasons,

@@ -158,7 +158,9 @@ def _reasons_table(scores: Sequence[TrustScore]) -> str:
     rows = []
     order = {"table": 0, "platform": 1, "area": 2, "feature": 3}
     for s in sorted(scores, key=lambda s: (order.get(s.scope_type, 9), s.score, s.label)):
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s.reasons) or "<li class=ok>nothing wrong found</li>"
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s.reasons) or (
+            f"<li class=dim>{html.escape(s.unjudged_note())}</li>" if s.unjudged_note()
+            else "<li class=ok>nothing wrong found</li>")
         rows.append(f"<tr><td>{html.escape(s.scope_type)}</td><td>{html.escape(s.label)}</td>"
                     f"<td class=num>{s.score:.0f}</td><td><span class=grade style='background:{_color(s.grade)}'>"
                     f"{html.escape(s.grade)}</span></td><td><ul>{reasons}</ul></td></tr>")

@@ -128,3 +128,17 @@ def test_docs_explain_every_trust_setting_and_component() -> None:
     for name in COMPONENT_NAMES:
         assert f"`{name}`" in doc, f"component {name} is not explained in docs/trust.md"
     assert "`trust`" in (REPO / "docs" / "configuration.md").read_text()
+
+
+def test_a_scope_too_small_to_judge_says_so() -> None:
+    import datetime as dt
+
+    from monitors.trust.definition import TrustScore
+
+    comps = {"validity": {"judged": False, "events": 7, "of": 15}, "completeness": {"judged": False, "events": 0,
+                                                                                    "of": 15}}
+    small = TrustScore(dt.date(2026, 11, 25), "feature", "boards.automation", "Boards > Automation", 100.0, "A",
+                       comps, [])
+    assert small.unjudged_note() == "too few events to judge (15 today, 7 with a problem)"
+    clean = TrustScore(dt.date(2026, 11, 25), "feature", "x", "X", 100.0, "A", {"validity": {"judged": True}}, [])
+    assert clean.unjudged_note() == ""
