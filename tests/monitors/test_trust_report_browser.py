@@ -67,6 +67,10 @@ def test_first_screen_answers_the_question(page: Any, world: World) -> None:
     tops = page.evaluate("[document.getElementById('verdict').getBoundingClientRect().bottom, "
                          "document.querySelector('#scores .js-plotly-plot').getBoundingClientRect().top]")
     assert tops[0] < 400 and tops[1] < 600
+    problems = page.evaluate("[document.querySelector('.problems').innerText, "
+                             "document.querySelector('.problems').getBoundingClientRect().bottom]")
+    assert "What is wrong today" in problems[0] and "iOS" in problems[0] and "Android" in problems[0]
+    assert problems[1] < 1000  # still on the first screen
     bar_texts = page.evaluate("Array.from(document.querySelectorAll('#scores text.bartext')).map(t => t.textContent)")
     ios = world.by_scope()[("platform", "ios")]
     assert f"{ios['score']:.0f} ({ios['grade']})" in bar_texts
