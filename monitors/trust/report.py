@@ -143,7 +143,7 @@ def _top_problems(scores: Sequence[TrustScore], n: int = 4) -> list[tuple[str, s
     """The biggest distinct problems of the platforms (then areas), in short: one line each."""
     seen: set[str] = set()
     out = []
-    ranked = sorted((s for s in scores if s.scope_type in ("platform", "area") and s.reasons),
+    ranked = sorted((s for s in scores if s.scope_type in ("platform", "area") and s.reasons and s.score < 95),
                     key=lambda s: (s.scope_type != "platform", s.score))
     for s in ranked:
         text = _short(s.reasons[0])
