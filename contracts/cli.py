@@ -21,7 +21,6 @@ from contracts import gitref
 from contracts.diff import diff_registries
 from contracts.jsonschema_export import dumps, export_contract
 from contracts.lint import lint_registry
-from contracts.model import PLATFORMS
 from contracts.registry import CATALOG_FILE, Problem, Registry, RegistryError, load_registry
 from contracts.render import render_json, render_markdown, render_table
 from nova.errors import Exit, NovaError
@@ -164,8 +163,8 @@ EXPORT_HELP = (
 @contracts_app.command("export", help=EXPORT_HELP)
 def export(
     fmt: ExportFormat = typer.Option(ExportFormat.jsonschema, "--format", "-f", help="Output format."),
-    platform: str | None = typer.Option(None, "--platform", "-p",
-                                        help=f"One of {', '.join(PLATFORMS)}; default: every platform."),
+    platform: str | None = typer.Option(None, "--platform", "-p", help="A platform of the registry (one file "
+                                        "platforms/<name>.yaml each); default: every platform."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write <out>/<platform>.schema.json files.",
                                     file_okay=False),
 ) -> None:

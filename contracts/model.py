@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-PLATFORMS: tuple[str, ...] = ("web", "ios", "android", "backend")
-Platform = Literal["web", "ios", "android", "backend"]
+# A platform is whatever has a contract file `platforms/<name>.yaml`: the set lives in the registry,
+# not in code. The name is a landing folder (`platform=<name>/`) and a SQL literal: keep it plain.
+PLATFORM_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+Platform = Annotated[str, StringConstraints(pattern=PLATFORM_NAME)]
 
 
 class Strict(BaseModel):
