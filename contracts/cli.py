@@ -177,10 +177,10 @@ def export(
         if len(chosen) != 1:
             raise NovaError("several platforms to print", code=Exit.USAGE,
                             hint="choose one with --platform, or write them all with --out DIR")
-        sys.stdout.write(dumps(export_contract(reg.contracts[chosen[0]])))
+        sys.stdout.write(dumps(export_contract(reg.contracts[chosen[0]], reg.catalog)))
         return
     out.mkdir(parents=True, exist_ok=True)
     for name in chosen:
         target = out / f"{name}.schema.json"
-        target.write_text(dumps(export_contract(reg.contracts[name])), encoding="utf-8")
+        target.write_text(dumps(export_contract(reg.contracts[name], reg.catalog)), encoding="utf-8")
         _console(stderr=True).print(f"wrote {escape(str(target))}")

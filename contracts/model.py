@@ -197,6 +197,17 @@ class PlatformContract(Strict):
     def required_paths(self) -> list[str]:
         return [p for p, f in self.payload.items() if f.required]
 
+    def field_checks(self) -> list[str]:
+        """Required payload paths staging checks on its own (reason `missing_field`), in declaration
+        order: those not already implied by a key check (a key read from that path alone), by the
+        scope (a path it tests for a value) or by a required path below them."""
+        implied = {m.from_[0] for k, m in self.mapping.items()
+                   if len(m.from_) == 1 and k in dict(REQUIRED_KEYS)}
+        implied |= {c.path for c in self.scope if c.equals is not None or c.in_}
+        required = self.required_paths()
+        return [p for p in required
+                if p not in implied and not any(q.startswith(p + ".") for q in [*required, *implied])]
+
 
 class FeatureStatus(StrEnum):
     active = "active"
