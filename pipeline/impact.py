@@ -134,11 +134,13 @@ def _moves_sql() -> str:
                  f"ELSE {REASON.format(t='h')} END")
     return (
         f"SELECT platform, app_version, from_state, from_reason, to_state, to_reason, COUNT(*) AS n, "
-        f"list(event_id ORDER BY event_id)[1:{SAMPLE_IDS}] AS ids, list(DISTINCT feature) AS features FROM ("
+        f"list(event_id ORDER BY event_id)[1:{SAMPLE_IDS}] AS ids, "
+        f"flatten(list(DISTINCT [feature, b_feature, h_feature])) AS features FROM ("
         f"SELECT b.platform, COALESCE(h.app_version, b.app_version) AS app_version, "
         f"{b_state} AS from_state, {REASON.format(t='b')} AS from_reason, {h_state} AS to_state, "
         f"{to_reason} AS to_reason, COALESCE(h.event_id, b.event_id) AS event_id, "
-        f"COALESCE(b.feature_sent, h.feature_sent) AS feature FROM v_base b "
+        f"COALESCE(b.feature_sent, h.feature_sent) AS feature, b.feature_id AS b_feature, "
+        f"h.feature_id AS h_feature FROM v_base b "
         f"JOIN v_head h USING (load_id, file_path, line_number)) m "
         f"WHERE from_state <> to_state OR from_reason IS DISTINCT FROM to_reason "
         f"GROUP BY ALL ORDER BY platform, n DESC, app_version NULLS FIRST"
@@ -147,7 +149,7 @@ def _moves_sql() -> str:
 
 def _candidates(move: tuple, changes: list[Change], features: list[str]) -> list[str]:
     """The changes that can produce a move: those of its platform's file, and catalog changes of a
-    feature the moved lines sent (a legacy id counts for its feature)."""
+    feature the moved lines sent or resolved to (before or after; a legacy id counts too)."""
     platform = move[0]
     out = [c.id for c in changes if c.scope == platform]
     sent = set(features or [])
