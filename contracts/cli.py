@@ -103,7 +103,8 @@ def lint() -> None:
         _findings(f"{n} problem{'s' if n > 1 else ''} in the registry")
     if reg is not None:
         _console(stderr=True).print(
-            f"[green]clean[/]: {len(reg.contracts)} contracts, {len(reg.catalog.features)} features")
+            f"[green]clean[/]: {len(reg.contracts)} contracts ({', '.join(reg.contracts)}), "
+            f"{len(reg.catalog.features)} features")
 
 
 def _registry_dir(path: Path) -> Path:
