@@ -133,7 +133,7 @@ DEFAULT_SHARE = {
 }
 INCIDENT_SYNTAX = "KIND[-PLATFORM]:YYYY-MM-DD[THH][:HOURS][,platform=P][,share=S]"
 _INCIDENT = re.compile(
-    r"^(?P<kind>[a-z_]+)(?:-(?P<platform>[a-z]+))?:(?P<start>\d{4}-\d{2}-\d{2}(?:T\d{2})?)"
+    r"^(?P<kind>[a-z_]+)(?:-(?P<platform>[a-z][a-z0-9_]*))?:(?P<start>\d{4}-\d{2}-\d{2}(?:T\d{2})?)"
     r"(?::(?P<hours>\d+(?:\.\d+)?))?(?:,(?P<opts>.*))?$"
 )
 

@@ -170,7 +170,7 @@ def test_diff_help_documents_exit_codes(monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     out = runner.invoke(app, ["contracts", "diff", "--help"]).stdout
     assert "0 = every change is covered" in out and "1 = a change needs a bigger bump" in out
-    assert "3 = a registry is unreadable or BASE not found" in out
+    assert "3 = a registry is unreadable, BASE not found" in out
 
 
 # --- export
