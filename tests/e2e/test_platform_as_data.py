@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from config.settings import get_settings
 from nova.cli import app
+from nova.errors import NovaError
 from tests.conftest import REPO, write_landing
 from tests.pipeline.helpers import web
 
@@ -22,7 +23,11 @@ runner = CliRunner()
 
 
 def nova(*args: str) -> tuple[int, str]:
+    """Exit code and output; a NovaError becomes its code, as `nova.cli.main` does."""
     res = runner.invoke(app, list(args), env={"COLUMNS": "250"})
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        assert isinstance(res.exception, NovaError), res.exception
+        return int(res.exception.code), res.stdout
     return res.exit_code, res.stdout
 
 

@@ -9,6 +9,7 @@ changed registry, and `nova contracts validate` of the same lines under both reg
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from config import Settings
 from contracts.diff import diff_registries
 from contracts.registry import Registry, load_registry
+from nova.errors import Exit, NovaError
 from pipeline.impact import replay
 from pipeline.landing import Landing
 from pipeline.load import load
@@ -145,3 +147,44 @@ def test_a_large_window_is_sampled_and_says_so(world: dict[str, Any], tmp_path: 
     assert impact.replayed <= impact.lines // impact.sample_every + 200  # one line in k of every file
     share = sum(m.share for m in impact.moves if m.platform == "ios")
     assert 0.05 < share < 0.5  # the sampled share estimates the window's (iOS < 5.0 is ~20 %)
+
+
+def exit_code(res: Any) -> int:
+    """The code `nova` exits with: a NovaError is turned into its code by `nova.cli.main`."""
+    return int(res.exception.code) if isinstance(res.exception, NovaError) else res.exit_code
+
+
+def test_cli_json_and_a_removed_platform(world: dict[str, Any], tmp_path: Path, monkeypatch) -> None:
+    """`nova contracts diff BASE --impact --format json`: removing a platform moves its lines to
+    unknown_platform, in the documented JSON shape; no warehouse is a configuration error."""
+    from typer.testing import CliRunner
+
+    from config.settings import get_settings
+    from nova.cli import app
+
+    copy = RegistryCopy(tmp_path / "head")
+    (copy.root / "platforms" / "backend.yaml").unlink()
+    monkeypatch.setenv("NOVA_CONTRACTS_PATH", str(copy.root))
+    monkeypatch.setenv("NOVA_WAREHOUSE_URL", world["url"])
+    monkeypatch.setenv("NOVA_NOW", NOW.isoformat())
+    get_settings.cache_clear()
+    res = CliRunner().invoke(app, ["contracts", "diff", str(REPO / "contracts"), "--impact", "--since", "3d",
+                                   "--format", "json"])
+    assert exit_code(res) == Exit.FINDINGS  # removing a platform is breaking
+    data = json.loads(res.stdout)
+    assert [c["id"] for c in data["changes"]] == ["backend:contract:platform_removed"]
+    impact = data["impact"]
+    assert impact["lines"] == len(world["raw"]) and impact["sampled"] is False
+    backend = [m for m in impact["moves"] if m["platform"] == "backend"]
+    assert {(m["from_state"], m["to_state"], m["to_reason"]) for m in backend} >= {
+        ("staged", "quarantined", "unknown_platform")}
+    staged_before = sum(1 for p, s, _, _ in world["states"].values() if p == "backend" and s == "staged")
+    assert sum(m["lines"] for m in backend if m["from_state"] == "staged") == staged_before
+    assert set(backend[0]) == {"platform", "app_version", "from_state", "from_reason", "to_state", "to_reason",
+                               "lines", "share", "sample_event_ids", "changes", "query"}
+    assert backend[0]["changes"] == ["backend:contract:platform_removed"]
+
+    monkeypatch.setenv("NOVA_WAREHOUSE_URL", f"duckdb:///{tmp_path}/none.duckdb")
+    get_settings.cache_clear()
+    res = CliRunner().invoke(app, ["contracts", "diff", str(REPO / "contracts"), "--impact"])
+    assert exit_code(res) == Exit.CONFIG and not (tmp_path / "none.duckdb").exists()
