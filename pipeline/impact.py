@@ -161,14 +161,21 @@ def _candidates(move: tuple, changes: list[Change], features: list[str]) -> list
     return out
 
 
-def _query(platform: str, app_version: str | None, state: str, reason: str | None, since: dt.datetime) -> str:
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _query(platform: str, app_version: str | None, state: str, reason: str | None, since: dt.datetime,
+           features: list[str] | None = None) -> str:
     """The window's lines of that platform and app version in their current state, for `nova query`
-    (the moved lines are among them; the sample ids point at a few)."""
+    (the moved lines are among them; the sample ids point at a few). When the move comes from a
+    catalog change, staged lines are narrowed to the features it touches."""
     ts = since.strftime("%Y-%m-%d %H:%M:%S")
-    version = "IS NULL" if app_version is None else "= '" + app_version.replace("'", "''") + "'"
+    version = "IS NULL" if app_version is None else "= " + _lit(app_version)
     if state == "staged":
+        narrow = f" AND feature_id IN ({', '.join(_lit(f) for f in features)})" if features else ""
         return (f"SELECT * FROM stg_events WHERE platform = '{platform}' AND app_version {version} "
-                f"AND received_at >= TIMESTAMP '{ts}'")
+                f"AND received_at >= TIMESTAMP '{ts}'{narrow}")
     if state == "ignored":
         return (f"SELECT r.* FROM raw_events r JOIN ignored_events i USING (load_id, file_path, line_number) "
                 f"WHERE r.platform = '{platform}' AND r.received_at >= TIMESTAMP '{ts}'")
@@ -194,8 +201,11 @@ def replay(settings: Settings, base: Registry, head: Registry, changes: list[Cha
             "SELECT COALESCE(platform, '?'), COUNT(*) FROM raw_events GROUP BY 1 ORDER BY 1")}
         rows = mem.query(_moves_sql())
     moves = []
+    catalog_subjects = {c.subject.partition("[")[0] for c in changes if c.scope == "catalog"}
     for platform, version, fs, fr, ts, tr, n, ids, features in rows:
         share = int(n) / by_platform.get(platform or "?", 1)
+        touched = sorted({f for f in features or [] if f in catalog_subjects})
         moves.append(Move(platform, version, fs, fr, ts, tr, int(n), [i for i in (ids or []) if i], share,
-                          _candidates((platform,), changes, features), _query(platform, version, fs, fr, since)))
+                          _candidates((platform,), changes, features),
+                          _query(platform, version, fs, fr, since, touched)))
     return Impact(since, until, total, len(table), every, by_platform, moves)

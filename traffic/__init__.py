@@ -102,8 +102,9 @@ def generate(config: GeneratorConfig, catalog: Catalog | None = None,
             files = writer.write_day(rows, lines, day)
             expected += expected_for_files(rows, lines, files)
             for other in others:  # the default profile: clean events, each expected to stage
-                for path, data, n, mtime in other.files(day, writer.tag, writer.suffix):
+                for path, data, n, mtime, received in other.files(day, writer.tag, writer.suffix):
                     writer._count(store(data, [(path, mtime)], level))
+                    writer.received += received
                     writer.files_by_platform[other.c.platform] += 1
                     writer.lines_by_platform[other.c.platform] += n
                     expected["staged"] += n

@@ -104,13 +104,15 @@ class GenericPlatform:
             out.append((recv, json.dumps(doc, separators=(",", ":"))))
         return out
 
-    def files(self, day: dt.date, tag: str, suffix: str) -> list[tuple[Path, bytes, int, int]]:
-        """(path, bytes, lines, mtime seconds) of one day: one file per hour of arrival."""
+    def files(self, day: dt.date, tag: str, suffix: str) -> list[tuple[Path, bytes, int, int, list[int]]]:
+        """(path, bytes, lines, mtime seconds, [first, last received ms]) of one day: one file per hour
+        of arrival."""
         by_hour: dict[int, list[tuple[int, str]]] = {}
         for recv, line in self.day(day):
             by_hour.setdefault(recv // HOUR_MS, []).append((recv, line))
         out = []
-        for hour, items in sorted(by_hour.items()):
+        for hour, arrivals in sorted(by_hour.items()):
+            items = sorted(arrivals)  # in order of arrival, as a collector writes them
             when = dt.datetime.fromtimestamp(hour * 3600, dt.UTC)
             folder = Path(self.config.out) / f"platform={self.c.platform}" / f"dt={when:%Y-%m-%d}" / f"hour={when:%H}"
             step = self.config.max_lines_per_file
@@ -118,5 +120,6 @@ class GenericPlatform:
                 chunk = items[i:i + step]
                 data = ("\n".join(line for _, line in chunk) + "\n").encode()
                 mtime = (max(r for r, _ in chunk) + 999) // 1000 + 2
-                out.append((folder / f"events-{tag}-{seq:04d}{suffix}", data, len(chunk), mtime))
+                out.append((folder / f"events-{tag}-{seq:04d}{suffix}", data, len(chunk), mtime,
+                            [chunk[0][0], chunk[-1][0]]))
         return out
