@@ -22,6 +22,14 @@ PLATFORM_NAME = r"^[a-z][a-z0-9_]{0,31}$"
 Platform = Annotated[str, StringConstraints(pattern=PLATFORM_NAME)]
 
 
+def __getattr__(name: str) -> object:
+    # the fixed tuple this module used to export: say where the platforms are now
+    if name == "PLATFORMS":
+        raise AttributeError("contracts.model.PLATFORMS is gone: platforms are data, one file "
+                             "platforms/<name>.yaml each; use list(load_registry(root).contracts)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
