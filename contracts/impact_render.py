@@ -95,10 +95,15 @@ def impact_table(i: Impact, console: Console) -> None:
     for s in sentences(i):
         console.print(f"  {escape(s)}")
     table = Table(show_edge=False, header_style="bold")
-    for col in ("platform", "app version", "from", "to", "lines", "share", "sample event ids"):
+    for col in ("platform", "app version", "from", "to", "lines", "share"):
         table.add_column(col, justify="right" if col in ("lines", "share") else "left",
-                         overflow="fold" if col == "sample event ids" else "ellipsis")
+                         no_wrap=col in ("lines", "share"))
     for m in i.moves:
         table.add_row(m.platform or "?", m.app_version or "—", _state(m.from_state, m.from_reason),
-                      _state(m.to_state, m.to_reason), f"{m.lines:,}", _pct(m.share), ", ".join(m.sample_event_ids))
+                      _state(m.to_state, m.to_reason), f"{m.lines:,}", _pct(m.share))
     console.print(table)
+    console.print("[bold]Sample event ids[/] (JSON and markdown add the changes and a query per row):")
+    for m in i.moves:
+        console.print(f"  {escape(m.platform or '?')} {escape(m.app_version or '—')} "
+                      f"{escape(_state(m.from_state, m.from_reason))} → {escape(_state(m.to_state, m.to_reason))}: "
+                      f"{escape(', '.join(m.sample_event_ids))}")

@@ -168,3 +168,25 @@ def test_blank_and_null_keys_fail_and_null_optionals_pass(validate: Validate) ->
     for blank in ("", "  ", None):
         assert validate({**EXAMPLES["android"], "workspaceId": blank}, android) != [], blank
     assert validate({**EXAMPLES["android"], "sentAt": "not a time", "appVersion": None}, android) == []
+
+
+def test_version_gate_regex_equals_the_pipelines_comparison() -> None:
+    """The schema's `below X` pattern and Engine.version_below agree on odd versions too."""
+    import random
+    import re
+
+    import duckdb
+
+    from contracts.jsonschema_export import version_below_pattern
+    from warehouse.engine import DuckDBEngine
+
+    rnd = random.Random(1)
+    versions = ["4.0", "3.9.2", "4", "3", "0.1", "10.0", "4.0.1", "04.0", "3a.9", "x4", "", "  3.1 ", "4.", "4.a",
+                "5.0.0", "4.10", "4.0.0.1", "3.99.99", "400", "0", "1.2.3-beta", "5.1.1", "5..1", "1.0.a", "1..0"]
+    versions += [".".join(str(rnd.randint(0, 12)) for _ in range(rnd.randint(1, 4))) for _ in range(200)]
+    con = duckdb.connect()
+    for gate in ("4.0", "5.0", "4.3", "5.1.2", "1.0.1", "0.0.1"):
+        sql = f"SELECT v, {DuckDBEngine().version_below('v', gate)} FROM (SELECT unnest(?) AS v)"
+        pattern = re.compile(version_below_pattern(gate))
+        for v, below in con.execute(sql, [versions]).fetchall():
+            assert bool(below) == bool(pattern.search(v)), (gate, v)
