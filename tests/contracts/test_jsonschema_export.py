@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,13 @@ def validate() -> Validate:
     return run
 
 
+@cache
+def _schema(platform: str) -> str:
+    return json.dumps(export_contract(shipped().contracts[platform], shipped().catalog))
+
+
 def schema_of(platform: str) -> dict[str, Any]:
-    return export_contract(shipped().contracts[platform], shipped().catalog)
+    return json.loads(_schema(platform))  # a fresh copy: tests may edit it
 
 
 def without(payload: dict[str, Any], path: str) -> dict[str, Any]:
