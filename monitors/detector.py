@@ -1,0 +1,383 @@
+"""The seasonal volume-anomaly detector: pure, typed, no warehouse.
+
+A series is a run of equal buckets (hourly by default) of event counts. Each bucket is judged
+as if live, from the buckets before it only (no look-ahead):
+
+- **expected** = the median of the same hour-of-week slot over the last `baseline_weeks` weeks
+  (the daily cycle only, same hour of the last 7 days, while less than `weekly_history_days` of
+  history exist: the *cold start*), times the recent **level**: the median ratio of the last day's
+  values to their own slot medians, which follows a trend or a slow drift;
+- **band**: in log space, `log(v+1)` around `log(expected+1)`, with a scale that adds the robust
+  (MAD) spread of the recent residuals to the Poisson noise of a count this size; a cold start
+  adds a wide term; a holiday lowers the floor of a drop to `holiday_floor_share`;
+- **score** = that log residual in units of the scale (negative: drop), **p-value** two-sided
+  from the normal distribution (scipy);
+- the **decision** runs across every series judged at the same bucket: Benjamini-Hochberg at
+  `fdr_level` (scipy.stats.false_discovery_control), and the change must also reach
+  `min_relative_change` of the expected value;
+- buckets decided anomalous are kept out of every later baseline (an incident is never learned
+  as normal) until an episode outlasts `relearn_after_hours`; holidays are kept out as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+from config.detector import DetectorConfig
+
+Direction = Literal["drop", "spike"]
+Confidence = Literal["low", "medium", "high"]
+EPOCH = dt.datetime(1970, 1, 1)
+SIGMA_FLOOR = 0.03  # a model never knows a count to better than ~3 %
+SIGMA_UNKNOWN = 0.20  # residual spread assumed until a day of residuals exists
+EPISODE_GAP = 2  # buckets: a flicker back inside the band does not split an episode
+
+
+def bucket_index(ts: dt.datetime, bucket_seconds: int) -> int:
+    return int((ts - EPOCH).total_seconds()) // bucket_seconds
+
+
+def bucket_time(index: int, bucket_seconds: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(seconds=index * bucket_seconds)
+
+
+@dataclass
+class Series:
+    """One series on the bucket grid: `values[i]` is the bucket `start_index + i`; NaN = no data."""
+
+    key: str
+    start_index: int
+    values: np.ndarray
+    # Decisions already taken by earlier rounds (buckets alerted then): they stay out of the baseline.
+    known_anomalous: np.ndarray | None = None
+    # Share of each bucket's events already arrived (late data); 1 where complete.
+    completeness: np.ndarray | None = None
+
+    @classmethod
+    def from_points(cls, key: str, starts: Sequence[dt.datetime], values: Sequence[float], bucket_seconds: int,
+                    missing_as_zero: bool = False) -> Series:
+        """Bucket starts (any order, gaps allowed) and values → a dense series; values of one bucket are summed."""
+        if not starts:
+            return cls(key, 0, np.zeros(0))
+        idx = np.array([bucket_index(s, bucket_seconds) for s in starts], dtype=np.int64)
+        lo = int(idx.min())
+        dense = np.zeros(int(idx.max()) - lo + 1)
+        np.add.at(dense, idx - lo, np.asarray(values, dtype=float))
+        if not missing_as_zero:
+            seen = np.zeros(len(dense), bool)
+            seen[idx - lo] = True
+            dense[~seen] = np.nan
+        return cls(key, lo, dense)
+
+    @property
+    def end_index(self) -> int:
+        return self.start_index + len(self.values)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One bucket of one series, judged."""
+
+    key: str
+    bucket_start: dt.datetime
+    value: float
+    expected: float
+    lower: float
+    upper: float
+    score: float
+    p_value: float
+    direction: Direction
+    confidence: Confidence
+    history_days: float
+    holiday: str | None = None
+    anomalous: bool = False
+    severity: str | None = None  # critical (near zero) / high (drop) / medium (spike) when anomalous
+    episode_start: dt.datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "series": self.key, "timestamp": self.bucket_start.isoformat(), "value": self.value,
+            "expected": round(self.expected, 3), "lower": round(self.lower, 3), "upper": round(self.upper, 3),
+            "direction": self.direction, "score": round(self.score, 3), "p_value": self.p_value,
+            "confidence": self.confidence, "history_days": round(self.history_days, 2), "holiday": self.holiday,
+            "anomalous": self.anomalous, "severity": self.severity,
+            "episode_start": self.episode_start.isoformat() if self.episode_start else None,
+        }
+
+
+@dataclass
+class Expectation:
+    expected: float
+    sigma: float
+    confidence: Confidence
+    history_days: float
+    base: float  # the slot median before the level adjustment
+
+
+@dataclass
+class _State:
+    series: Series
+    first: int  # offset of the first bucket with data
+    usable: np.ndarray  # may enter a baseline: has data, not alerted, not a holiday
+    base: np.ndarray  # slot median of each judged bucket
+    expected: np.ndarray
+    episode_len: int = 0
+    episode_dir: str | None = None
+    episode_start: int | None = None
+    gap: int = 0
+    extra2: float = 0.0
+    extra_at: int | None = None
+    out: list[Judgement] = field(default_factory=list)
+
+
+class Detector:
+    """Judges a set of series bucket by bucket, as a live monitor would have."""
+
+    def __init__(self, config: DetectorConfig, holidays: Mapping[dt.date, str] | None = None):
+        self.cfg = config
+        self.holidays = dict(holidays or {})
+        self.B = config.bucket_seconds
+        self.P = 86_400 // self.B  # buckets per day
+        self.W = 7 * self.P
+        self.z_band = float(stats.norm.isf(config.fdr_level / 2))
+        self.sigma_cold = math.log(config.cold_start_band_factor) / 2.0
+        self._states: dict[str, _State] = {}
+
+    # --- expected value ---------------------------------------------------------------------
+    def _holiday(self, index: int) -> str | None:
+        return self.holidays.get(bucket_time(index, self.B).date())
+
+    def expectation(self, st: _State, t: int) -> Expectation | None:
+        """The expectation of offset `t` from the usable buckets before it; None below min history."""
+        cfg, v = self.cfg, st.series.values
+        history_days = (min(t, len(v)) - st.first) / self.P
+        if history_days < cfg.min_history_days:
+            return None
+        usable = st.usable
+        n = len(v)
+        base = math.nan
+        confidence: Confidence = "low"
+        if history_days >= cfg.weekly_history_days:
+            idx = [t - self.W * k for k in range(1, cfg.baseline_weeks + 1) if 0 <= t - self.W * k < n]
+            idx = [i for i in idx if usable[i]]
+            if idx:
+                base = statistics.median(v[idx].tolist())
+                confidence = "high" if len(idx) >= 3 else "medium"
+        if math.isnan(base):
+            idx = [t - self.P * k for k in range(1, 8) if 0 <= t - self.P * k < n]
+            idx = [i for i in idx if usable[i]]
+            if len(idx) < 2:
+                return None
+            base = statistics.median(v[idx].tolist())
+            confidence = "low"
+        # Level: how the last day ran against its own slot medians (trend, drift, a quiet weekend).
+        lo = max(st.first, t - self.P)
+        recent = np.arange(lo, min(t, n))
+        ok = recent[usable[recent] & np.isfinite(st.base[recent])] if len(recent) else recent
+        level = 1.0
+        if len(ok) >= max(3, self.P // 4):
+            level = math.exp(statistics.median(np.log((v[ok] + 1) / (st.base[ok] + 1)).tolist()))
+            level = min(max(level, 1 / 3), 3.0)
+        expected = max(base * level, 0.0)
+        sigma2 = self._extra_variance(st, t) + 1.0 / (expected + 1) + SIGMA_FLOOR ** 2
+        if confidence == "low":
+            sigma2 += self.sigma_cold ** 2
+        return Expectation(expected, math.sqrt(sigma2), confidence, history_days, base)
+
+    def _extra_variance(self, st: _State, t: int) -> float:
+        """Robust (MAD) variance of the last week's log residuals beyond their Poisson part;
+        refreshed every few buckets (it moves slowly)."""
+        if st.extra_at is not None and 0 <= t - st.extra_at < max(1, self.P // 8):
+            return st.extra2
+        v, n = st.series.values, len(st.series.values)
+        recent = np.arange(max(st.first, t - self.W), min(t, n))
+        ok = recent[st.usable[recent] & np.isfinite(st.expected[recent])] if len(recent) else recent
+        if len(ok) >= self.P:
+            res = np.log((v[ok] + 1) / (st.expected[ok] + 1))
+            mad = 1.4826 * float(np.median(np.abs(res - np.median(res))))
+            pois = float(np.median(1.0 / (st.expected[ok] + 1)))
+            extra2 = max(mad * mad - pois, 0.0)
+        else:
+            extra2 = SIGMA_UNKNOWN ** 2
+        st.extra2, st.extra_at = extra2, t
+        return extra2
+
+    def band(self, e: Expectation, holiday: str | None) -> tuple[float, float]:
+        c = math.log(e.expected + 1)
+        lower = math.exp(c - self.z_band * e.sigma) - 1
+        upper = math.exp(c + self.z_band * e.sigma) - 1
+        mrc = self.cfg.min_relative_change
+        lower = max(min(lower, e.expected * (1 - mrc)), 0.0)
+        upper = max(upper, e.expected * (1 + mrc))
+        if holiday:
+            lower = min(lower, e.expected * self.cfg.holiday_floor_share)
+        return lower, upper
+
+    def _score(self, value: float, e: Expectation, holiday: str | None) -> float:
+        z = (math.log(value + 1) - math.log(e.expected + 1)) / e.sigma
+        if holiday and z < 0:
+            floor = e.expected * self.cfg.holiday_floor_share
+            z = min(0.0, (math.log(value + 1) - math.log(floor + 1)) / e.sigma)
+        return z
+
+    # --- the run ------------------------------------------------------------------------------
+    def run(self, series: Sequence[Series], report_from: dt.datetime | None = None,
+            end: dt.datetime | None = None) -> dict[str, list[Judgement]]:
+        """Judge every bucket of every series in time order. Buckets before `report_from` are
+        judged (so baselines and decisions are as live) but not returned; buckets at or after
+        `end` are not judged."""
+        states = [self._state(s) for s in series]
+        self._states = {s.series.key: s for s in states}
+        if not states:
+            return {}
+        lo = min(s.series.start_index for s in states)
+        hi = max(s.series.end_index for s in states)
+        if end is not None:
+            hi = min(hi, bucket_index(end, self.B))
+        report = bucket_index(report_from, self.B) if report_from is not None else lo
+        for g in range(lo, hi):
+            holiday = self._holiday(g)
+            cands: list[tuple[_State, int, float, Expectation, float]] = []
+            for st in states:
+                t = g - st.series.start_index
+                if t < 0 or t >= len(st.series.values):
+                    continue
+                value = float(st.series.values[t])
+                if math.isnan(value):
+                    self._close(st)
+                    continue
+                e = self.expectation(st, t)
+                if e is None:
+                    continue
+                comp = 1.0 if st.series.completeness is None else float(st.series.completeness[t])
+                if comp < 1.0:
+                    e = Expectation(e.expected * comp, e.sigma, e.confidence, e.history_days, e.base)
+                st.base[t], st.expected[t] = e.base, e.expected
+                cands.append((st, t, value, e, self._score(value, e, holiday)))
+            if not cands:
+                continue
+            pvals = np.array([math.erfc(abs(z) / math.sqrt(2)) for *_, z in cands])  # two-sided normal
+            adjusted = benjamini_hochberg(pvals)
+            for (st, t, value, e, z), p, adj in zip(cands, pvals, adjusted, strict=True):
+                known = st.series.known_anomalous
+                lower, upper = self.band(e, holiday)
+                outside = value < lower or value > upper
+                if g < report and known is not None:
+                    anomalous = bool(known[t])
+                else:
+                    anomalous = bool(adj <= self.cfg.fdr_level and outside)
+                direction: Direction = "drop" if z < 0 else "spike"
+                episode = self._track(st, t, anomalous, direction)
+                if anomalous and st.episode_len <= self.cfg.relearn_after_hours * 3600 // self.B:
+                    st.usable[t] = False
+                if g >= report:
+                    st.out.append(Judgement(
+                        st.series.key, bucket_time(g, self.B), value, e.expected, lower, upper, z, float(p),
+                        direction, e.confidence, e.history_days, holiday, anomalous,
+                        self._severity(value, e, direction) if anomalous else None,
+                        bucket_time(st.series.start_index + episode, self.B) if episode is not None else None))
+        return {s.series.key: s.out for s in states}
+
+    def forecast(self, key: str, buckets: int) -> list[tuple[dt.datetime, Expectation, tuple[float, float]]]:
+        """Expectations for the `buckets` buckets after a series of the last `run` (gate, charts)."""
+        st = self._states[key]
+        n = len(st.series.values)
+        grow = np.full(buckets, np.nan)
+        st.series = Series(key, st.series.start_index, np.concatenate([st.series.values, grow]))
+        st.usable = np.concatenate([st.usable, np.zeros(buckets, bool)])
+        st.base = np.concatenate([st.base, grow.copy()])
+        st.expected = np.concatenate([st.expected, grow.copy()])
+        out = []
+        for k in range(buckets):
+            g = st.series.start_index + n + k
+            e = self.expectation(st, n + k)
+            if e is None:
+                continue
+            st.base[n + k], st.expected[n + k] = e.base, e.expected
+            out.append((bucket_time(g, self.B), e, self.band(e, self._holiday(g))))
+        return out
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _state(self, s: Series) -> _State:
+        v = s.values
+        finite = np.isfinite(v)
+        first = int(np.argmax(finite)) if finite.any() else len(v)
+        hol = np.array([self._holiday(s.start_index + i) is not None for i in range(len(v))], bool) \
+            if self.holidays else np.zeros(len(v), bool)
+        usable = finite & ~hol
+        if s.known_anomalous is not None:
+            usable &= ~s.known_anomalous
+        return _State(s, first, usable, np.full(len(v), np.nan), np.full(len(v), np.nan))
+
+    def _close(self, st: _State) -> None:
+        st.episode_len, st.episode_dir, st.episode_start, st.gap = 0, None, None, 0
+
+    def _track(self, st: _State, t: int, anomalous: bool, direction: str) -> int | None:
+        """Consecutive anomalous buckets of one direction are one episode (gaps of EPISODE_GAP allowed)."""
+        if anomalous:
+            if st.episode_start is not None and st.episode_dir == direction:
+                st.episode_len += 1 + st.gap
+            else:
+                st.episode_start, st.episode_dir, st.episode_len = t, direction, 1
+            st.gap = 0
+            return st.episode_start
+        if st.episode_start is not None:
+            st.gap += 1
+            if st.gap > EPISODE_GAP:
+                self._close(st)
+        return None
+
+    def _severity(self, value: float, e: Expectation, direction: str) -> str:
+        if direction == "spike":
+            return "medium"
+        return "critical" if value <= e.expected * self.cfg.near_zero_share else "high"
+
+
+def episodes(judgements: Sequence[Judgement]) -> list[list[Judgement]]:
+    """Anomalous judgements of one series grouped by episode (one alert each)."""
+    groups: dict[dt.datetime | None, list[Judgement]] = {}
+    for j in judgements:
+        if j.anomalous:
+            groups.setdefault(j.episode_start, []).append(j)
+    return list(groups.values())
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (as scipy.stats.false_discovery_control(method="bh"),
+    without its per-call overhead, which dominates at a few series per bucket)."""
+    m = len(p)
+    if m <= 1:
+        return np.asarray(p, dtype=float)
+    order = np.argsort(p)
+    ranked = p[order] * m / np.arange(1, m + 1)
+    adj = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def arrival_readiness(delays_seconds: Sequence[float], share: float) -> float:
+    """Seconds after a bucket ends until at most `share` of its events are still to come
+    (the (1 - share) quantile of received_at - event_ts); 0 without data."""
+    d = np.asarray([x for x in delays_seconds if x is not None and math.isfinite(x)], dtype=float)
+    if not len(d):
+        return 0.0
+    return float(max(np.quantile(np.maximum(d, 0.0), 1 - share), 0.0))
+
+
+def completeness(delays_seconds: np.ndarray, seconds_since_end: float, bucket_seconds: int) -> float:
+    """Share of a bucket's events arrived when its end is `seconds_since_end` behind the horizon
+    (events spread evenly over the bucket; empirical delay distribution)."""
+    if not len(delays_seconds):
+        return 1.0
+    ages = seconds_since_end + np.linspace(0, bucket_seconds, 7)
+    d = np.sort(delays_seconds)
+    return float(np.mean(np.searchsorted(d, ages, side="right") / len(d)))
