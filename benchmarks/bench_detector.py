@@ -30,9 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.detector import DetectorConfig, Holiday  # noqa: E402
-from monitors.detector import Detector, Series, bucket_index  # noqa: E402
-from traffic.series import LabelledSeries, benchmark_suite  # noqa: E402
+from config.detector import DetectorConfig, Holiday
+from monitors.detector import Detector, Series, bucket_index
+from traffic.series import LabelledSeries, benchmark_suite
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 

@@ -60,6 +60,8 @@ class Series:
     known_anomalous: np.ndarray | None = None
     # Share of each bucket's events already arrived (late data); 1 where complete.
     completeness: np.ndarray | None = None
+    # Expected days of this series only (learned from acknowledged alerts), besides the calendar.
+    holidays: dict[dt.date, str] = field(default_factory=dict)
 
     @classmethod
     def from_points(cls, key: str, starts: Sequence[dt.datetime], values: Sequence[float], bucket_seconds: int,
@@ -152,9 +154,6 @@ class Detector:
         self._states: dict[str, _State] = {}
 
     # --- expected value ---------------------------------------------------------------------
-    def _holiday(self, index: int) -> str | None:
-        return self.holidays.get(bucket_time(index, self.B).date())
-
     def expectation(self, st: _State, t: int) -> Expectation | None:
         """The expectation of offset `t` from the usable buckets before it; None below min history."""
         cfg, v = self.cfg, st.series.values
@@ -229,11 +228,11 @@ class Detector:
         return z
 
     # --- the run ------------------------------------------------------------------------------
-    def run(self, series: Sequence[Series], report_from: dt.datetime | None = None,
-            end: dt.datetime | None = None) -> dict[str, list[Judgement]]:
-        """Judge every bucket of every series in time order. Buckets before `report_from` are
-        judged (so baselines and decisions are as live) but not returned; buckets at or after
-        `end` are not judged."""
+    def run(self, series: Sequence[Series], report_from: dt.datetime | Mapping[str, dt.datetime] | None = None,
+            end: dt.datetime | None = None, start: dt.datetime | None = None) -> dict[str, list[Judgement]]:
+        """Judge every bucket of every series in time order. Buckets before `report_from` (one time,
+        or one per series key) are judged, so baselines and decisions are as live, but not returned;
+        buckets before `start` (their values still form baselines) and from `end` on are not judged."""
         states = [self._state(s) for s in series]
         self._states = {s.series.key: s for s in states}
         if not states:
@@ -242,10 +241,15 @@ class Detector:
         hi = max(s.series.end_index for s in states)
         if end is not None:
             hi = min(hi, bucket_index(end, self.B))
-        report = bucket_index(report_from, self.B) if report_from is not None else lo
+        if start is not None:
+            lo = max(lo, bucket_index(start, self.B))
+        reports: dict[str, int] = {}
+        for st in states:
+            r = report_from.get(st.series.key) if isinstance(report_from, Mapping) else report_from
+            reports[st.series.key] = bucket_index(r, self.B) if r is not None else lo
         for g in range(lo, hi):
-            holiday = self._holiday(g)
-            cands: list[tuple[_State, int, float, Expectation, float]] = []
+            day = bucket_time(g, self.B).date()
+            cands: list[tuple[_State, int, float, Expectation, str | None, float]] = []
             for st in states:
                 t = g - st.series.start_index
                 if t < 0 or t >= len(st.series.values):
@@ -261,13 +265,15 @@ class Detector:
                 if comp < 1.0:
                     e = Expectation(e.expected * comp, e.sigma, e.confidence, e.history_days, e.base)
                 st.base[t], st.expected[t] = e.base, e.expected
-                cands.append((st, t, value, e, self._score(value, e, holiday)))
+                holiday = self.holidays.get(day) or st.series.holidays.get(day)
+                cands.append((st, t, value, e, holiday, self._score(value, e, holiday)))
             if not cands:
                 continue
             pvals = np.array([math.erfc(abs(z) / math.sqrt(2)) for *_, z in cands])  # two-sided normal
             adjusted = benjamini_hochberg(pvals)
-            for (st, t, value, e, z), p, adj in zip(cands, pvals, adjusted, strict=True):
+            for (st, t, value, e, holiday, z), p, adj in zip(cands, pvals, adjusted, strict=True):
                 known = st.series.known_anomalous
+                report = reports[st.series.key]
                 lower, upper = self.band(e, holiday)
                 outside = value < lower or value > upper
                 if g < report and known is not None:
@@ -302,7 +308,8 @@ class Detector:
             if e is None:
                 continue
             st.base[n + k], st.expected[n + k] = e.base, e.expected
-            out.append((bucket_time(g, self.B), e, self.band(e, self._holiday(g))))
+            day = bucket_time(g, self.B).date()
+            out.append((bucket_time(g, self.B), e, self.band(e, self.holidays.get(day) or st.series.holidays.get(day))))
         return out
 
     # --- helpers ------------------------------------------------------------------------------
@@ -310,8 +317,9 @@ class Detector:
         v = s.values
         finite = np.isfinite(v)
         first = int(np.argmax(finite)) if finite.any() else len(v)
-        hol = np.array([self._holiday(s.start_index + i) is not None for i in range(len(v))], bool) \
-            if self.holidays else np.zeros(len(v), bool)
+        days = {**self.holidays, **s.holidays}
+        hol = np.array([bucket_time(s.start_index + i, self.B).date() in days for i in range(len(v))], bool) \
+            if days else np.zeros(len(v), bool)
         usable = finite & ~hol
         if s.known_anomalous is not None:
             usable &= ~s.known_anomalous
