@@ -29,6 +29,8 @@ class DetectorConfig(BaseModel):
                                                             "series judged at one bucket")
     min_relative_change: float = Field(0.25, ge=0, description="a bucket alerts only if it also differs from the "
                                                                "expected value by at least this share")
+    min_abs_change: float = Field(10.0, ge=0, description="... and by at least this many events (a bucket of a "
+                                                         "small series moving by a handful of events is noise)")
     cold_start_band_factor: float = Field(2.5, ge=1, description="band widening while only the daily cycle is known")
     near_zero_share: float = Field(0.1, ge=0, lt=1, description="a drop below this share of the expected value is "
                                                                 "'near zero': severity critical")

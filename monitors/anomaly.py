@@ -142,7 +142,7 @@ def detect_volume_anomalies(wh: Warehouse, reg: Any = None, *, settings: Setting
     exp_rows: list[tuple[Any, ...]] = []
     for s in series:
         js = judged.get(s.key, [])
-        window = (report_from[s.key], end)
+        window = (report_from[s.key], min(end, bucket_time(s.end_index, B)))
         if window[0] >= window[1]:
             continue  # nothing new is ready for this series
         if not js:
@@ -234,19 +234,12 @@ def _store(wh: Warehouse, exp_rows: list[tuple[Any, ...]], results: list[dict[st
             wh.execute(f"CREATE TEMP TABLE IF NOT EXISTS _nova_exp_keys "
                        f"(scope {e.t('text')}, bucket_start {e.t('ts')})")
             wh.execute("DELETE FROM _nova_exp_keys")
-            wh.dbapi.cursor().executemany("INSERT INTO _nova_exp_keys VALUES (?, ?)",
-                                          sorted({(r[0], r[1]) for r in exp_rows}))
+            wh.insert_rows("_nova_exp_keys", ("scope", "bucket_start"), sorted({(r[0], r[1]) for r in exp_rows}))
             wh.execute("DELETE FROM volume_expectations WHERE bucket_seconds = ? AND EXISTS (SELECT 1 FROM "
                        "_nova_exp_keys k WHERE k.scope = volume_expectations.scope "
                        "AND k.bucket_start = volume_expectations.bucket_start)", [seconds])
-            marks = ", ".join("?" for _ in EXPECTATION_COLUMNS)
-            wh.dbapi.cursor().executemany(
-                f"INSERT INTO volume_expectations ({', '.join(EXPECTATION_COLUMNS)}) VALUES ({marks})", exp_rows)
-        if results:
-            marks = ", ".join("?" for _ in RESULT_COLUMNS)
-            wh.dbapi.cursor().executemany(
-                f"INSERT INTO check_results ({', '.join(RESULT_COLUMNS)}) VALUES ({marks})",
-                [tuple(r[c] for c in RESULT_COLUMNS) for r in results])
+            wh.insert_rows("volume_expectations", EXPECTATION_COLUMNS, exp_rows)
+        wh.insert_rows("check_results", RESULT_COLUMNS, [tuple(r[c] for c in RESULT_COLUMNS) for r in results])
 
 
 def volume_expectation(wh: Warehouse, platform: str, hour: dt.datetime,

@@ -13,8 +13,9 @@ as if live, from the buckets before it only (no look-ahead):
 - **score** = that log residual in units of the scale (negative: drop), **p-value** two-sided
   from the normal distribution (scipy);
 - the **decision** runs across every series judged at the same bucket: Benjamini-Hochberg at
-  `fdr_level` (scipy.stats.false_discovery_control), and the change must also reach
-  `min_relative_change` of the expected value;
+  `fdr_level` (the same adjustment as scipy.stats.false_discovery_control), and the change must
+  also reach `min_relative_change` of the expected value and `min_abs_change` events (the band);
+  below 30 expected events the p-value comes from a negative binomial count distribution;
 - buckets decided anomalous are kept out of every later baseline (an incident is never learned
   as normal) until an episode outlasts `relearn_after_hours`; holidays are kept out as well.
 """
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from config.detector import DetectorConfig
 
@@ -39,6 +40,7 @@ EPOCH = dt.datetime(1970, 1, 1)
 SIGMA_FLOOR = 0.03  # a model never knows a count to better than ~3 %
 SIGMA_UNKNOWN = 0.20  # residual spread assumed until a day of residuals exists
 EPISODE_GAP = 2  # buckets: a flicker back inside the band does not split an episode
+SMALL_COUNT = 30.0  # below this expected count the score comes from the count distribution itself
 
 
 def bucket_index(ts: dt.datetime, bucket_seconds: int) -> int:
@@ -122,6 +124,7 @@ class Expectation:
     confidence: Confidence
     history_days: float
     base: float  # the slot median before the level adjustment
+    extra_var: float = 0.0  # relative variance beyond Poisson noise (model spread, cold start)
 
 
 @dataclass
@@ -129,7 +132,8 @@ class _State:
     series: Series
     first: int  # offset of the first bucket with data
     usable: np.ndarray  # may enter a baseline: has data, not alerted, not a holiday
-    base: np.ndarray  # slot median of each judged bucket
+    base_w: np.ndarray  # hour-of-week slot median of each judged bucket (NaN: none)
+    base_d: np.ndarray  # hour-of-day median of the last 7 days of each judged bucket
     expected: np.ndarray
     episode_len: int = 0
     episode_dir: str | None = None
@@ -162,34 +166,33 @@ class Detector:
             return None
         usable = st.usable
         n = len(v)
-        base = math.nan
-        confidence: Confidence = "low"
-        if history_days >= cfg.weekly_history_days:
-            idx = [t - self.W * k for k in range(1, cfg.baseline_weeks + 1) if 0 <= t - self.W * k < n]
-            idx = [i for i in idx if usable[i]]
-            if idx:
-                base = statistics.median(v[idx].tolist())
-                confidence = "high" if len(idx) >= 3 else "medium"
-        if math.isnan(base):
-            idx = [t - self.P * k for k in range(1, 8) if 0 <= t - self.P * k < n]
-            idx = [i for i in idx if usable[i]]
-            if len(idx) < 2:
-                return None
-            base = statistics.median(v[idx].tolist())
-            confidence = "low"
-        # Level: how the last day ran against its own slot medians (trend, drift, a quiet weekend).
-        lo = max(st.first, t - self.P)
-        recent = np.arange(lo, min(t, n))
-        ok = recent[usable[recent] & np.isfinite(st.base[recent])] if len(recent) else recent
+        # Both medians are kept per bucket, so the level below compares like with like.
+        wi = [i for i in (t - self.W * k for k in range(1, cfg.baseline_weeks + 1)) if 0 <= i < n and usable[i]]
+        di = [i for i in (t - self.P * k for k in range(1, 8)) if 0 <= i < n and usable[i]]
+        wb = statistics.median(v[wi].tolist()) if wi else math.nan
+        db = statistics.median(v[di].tolist()) if len(di) >= 2 else math.nan
+        if t < len(st.base_w):
+            st.base_w[t], st.base_d[t] = wb, db
+        if history_days >= cfg.weekly_history_days and wi:
+            base, bases = wb, st.base_w
+            confidence: Confidence = "high" if len(wi) >= 3 else "medium"
+        elif not math.isnan(db):
+            base, bases, confidence = db, st.base_d, "low"
+        else:
+            return None
+        # Level: how the last day ran against the same medians (trend, drift, a quiet weekend).
+        recent = np.arange(max(st.first, t - self.P), min(t, n))
+        ok = recent[usable[recent] & np.isfinite(bases[recent])] if len(recent) else recent
         level = 1.0
         if len(ok) >= max(3, self.P // 4):
-            level = math.exp(statistics.median(np.log((v[ok] + 1) / (st.base[ok] + 1)).tolist()))
+            level = math.exp(statistics.median(np.log((v[ok] + 1) / (bases[ok] + 1)).tolist()))
             level = min(max(level, 1 / 3), 3.0)
         expected = max(base * level, 0.0)
-        sigma2 = self._extra_variance(st, t) + 1.0 / (expected + 1) + SIGMA_FLOOR ** 2
+        extra = self._extra_variance(st, t) + SIGMA_FLOOR ** 2
         if confidence == "low":
-            sigma2 += self.sigma_cold ** 2
-        return Expectation(expected, math.sqrt(sigma2), confidence, history_days, base)
+            extra += self.sigma_cold ** 2
+        sigma = math.sqrt(extra + 1.0 / (expected + 1))
+        return Expectation(expected, sigma, confidence, history_days, base, extra)
 
     def _extra_variance(self, st: _State, t: int) -> float:
         """Robust (MAD) variance of the last week's log residuals beyond their Poisson part;
@@ -213,19 +216,23 @@ class Detector:
         c = math.log(e.expected + 1)
         lower = math.exp(c - self.z_band * e.sigma) - 1
         upper = math.exp(c + self.z_band * e.sigma) - 1
-        mrc = self.cfg.min_relative_change
-        lower = max(min(lower, e.expected * (1 - mrc)), 0.0)
-        upper = max(upper, e.expected * (1 + mrc))
+        mrc, mac = self.cfg.min_relative_change, self.cfg.min_abs_change
+        lower = max(min(lower, e.expected * (1 - mrc), e.expected - mac), 0.0)
+        upper = max(upper, e.expected * (1 + mrc), e.expected + mac)
         if holiday:
             lower = min(lower, e.expected * self.cfg.holiday_floor_share)
         return lower, upper
 
     def _score(self, value: float, e: Expectation, holiday: str | None) -> float:
-        z = (math.log(value + 1) - math.log(e.expected + 1)) / e.sigma
-        if holiday and z < 0:
-            floor = e.expected * self.cfg.holiday_floor_share
-            z = min(0.0, (math.log(value + 1) - math.log(floor + 1)) / e.sigma)
-        return z
+        """Signed z: negative for a drop. On a holiday a drop is measured against the holiday floor."""
+        mu = e.expected
+        if holiday and value < mu:
+            mu = e.expected * self.cfg.holiday_floor_share
+            if value >= mu:
+                return 0.0
+        if mu < SMALL_COUNT:
+            return _count_z(value, mu, e.extra_var)
+        return (math.log(value + 1) - math.log(mu + 1)) / math.sqrt(e.extra_var + 1.0 / (mu + 1))
 
     # --- the run ------------------------------------------------------------------------------
     def run(self, series: Sequence[Series], report_from: dt.datetime | Mapping[str, dt.datetime] | None = None,
@@ -263,8 +270,8 @@ class Detector:
                     continue
                 comp = 1.0 if st.series.completeness is None else float(st.series.completeness[t])
                 if comp < 1.0:
-                    e = Expectation(e.expected * comp, e.sigma, e.confidence, e.history_days, e.base)
-                st.base[t], st.expected[t] = e.base, e.expected
+                    e = Expectation(e.expected * comp, e.sigma, e.confidence, e.history_days, e.base, e.extra_var)
+                st.expected[t] = e.expected
                 holiday = self.holidays.get(day) or st.series.holidays.get(day)
                 cands.append((st, t, value, e, holiday, self._score(value, e, holiday)))
             if not cands:
@@ -299,7 +306,8 @@ class Detector:
         grow = np.full(buckets, np.nan)
         st.series = Series(key, st.series.start_index, np.concatenate([st.series.values, grow]))
         st.usable = np.concatenate([st.usable, np.zeros(buckets, bool)])
-        st.base = np.concatenate([st.base, grow.copy()])
+        st.base_w = np.concatenate([st.base_w, grow.copy()])
+        st.base_d = np.concatenate([st.base_d, grow.copy()])
         st.expected = np.concatenate([st.expected, grow.copy()])
         out = []
         for k in range(buckets):
@@ -307,7 +315,7 @@ class Detector:
             e = self.expectation(st, n + k)
             if e is None:
                 continue
-            st.base[n + k], st.expected[n + k] = e.base, e.expected
+            st.expected[n + k] = e.expected
             day = bucket_time(g, self.B).date()
             out.append((bucket_time(g, self.B), e, self.band(e, self.holidays.get(day) or st.series.holidays.get(day))))
         return out
@@ -323,7 +331,7 @@ class Detector:
         usable = finite & ~hol
         if s.known_anomalous is not None:
             usable &= ~s.known_anomalous
-        return _State(s, first, usable, np.full(len(v), np.nan), np.full(len(v), np.nan))
+        return _State(s, first, usable, np.full(len(v), np.nan), np.full(len(v), np.nan), np.full(len(v), np.nan))
 
     def _close(self, st: _State) -> None:
         st.episode_len, st.episode_dir, st.episode_start, st.gap = 0, None, None, 0
@@ -356,6 +364,26 @@ def episodes(judgements: Sequence[Judgement]) -> list[list[Judgement]]:
         if j.anomalous:
             groups.setdefault(j.episode_start, []).append(j)
     return list(groups.values())
+
+
+def _count_z(value: float, mu: float, extra_var: float) -> float:
+    """Signed z of a count against a negative binomial of mean `mu` and variance mu + extra_var * mu^2
+    (Poisson when extra_var is 0): the log-normal approximation overstates small drops.
+    Tails through the incomplete beta / gamma functions (scipy.special: ufuncs, no frozen objects)."""
+    mu = max(mu, 1e-9)
+    k = math.floor(value + 1e-9)
+    if extra_var > 1e-9:
+        r = 1.0 / extra_var
+        q = r / (r + mu)
+
+        def cdf(x: int) -> float:
+            return float(special.betainc(r, x + 1, q)) if x >= 0 else 0.0
+    else:
+        def cdf(x: int) -> float:
+            return float(special.gammaincc(x + 1, mu)) if x >= 0 else 0.0
+    if value < mu:
+        return float(special.ndtri(min(cdf(k), 0.5)))
+    return -float(special.ndtri(min(1.0 - cdf(k - 1), 0.5)))
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:

@@ -28,7 +28,6 @@ from warehouse.session import Warehouse
 METRIC = "events"
 LATE_WINDOW = dt.timedelta(hours=72)
 SELECTION_WINDOW = dt.timedelta(days=14)
-INSERT_CHUNK = 500
 
 
 @dataclass
@@ -118,20 +117,9 @@ def record_series(wh: Warehouse, cfg: DetectorConfig) -> SeriesUpdate:
     with wh.transaction():
         wh.execute("DELETE FROM metric_history WHERE metric = ? AND bucket_seconds = ? AND bucket_start >= ? "
                    "AND bucket_start < ?", [METRIC, seconds, first, end])
-        _insert(wh, [(METRIC, s, b, seconds, v, now) for s, b, v in rows])
+        wh.insert_rows("metric_history", ("metric", "scope", "bucket_start", "bucket_seconds", "value", "updated_at"),
+                       [(METRIC, s, b, seconds, v, now) for s, b, v in rows])
     return SeriesUpdate(int((end - first) / step), len(rows), first, end, features)
-
-
-def _insert(wh: Warehouse, rows: list[tuple[object, ...]]) -> None:
-    e = wh.engine
-    for i in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[i:i + INSERT_CHUNK]
-        values = ", ".join(
-            f"({e.lit(m)}, {e.lit(s)}, CAST({e.lit(b.isoformat(sep=' '))} AS TIMESTAMP), {int(sec)}, {float(v)!r}, "
-            f"CAST({e.lit(now.isoformat(sep=' '))} AS TIMESTAMP))"
-            for m, s, b, sec, v, now in chunk)  # type: ignore[union-attr]
-        wh.execute("INSERT INTO metric_history (metric, scope, bucket_start, bucket_seconds, value, updated_at) "
-                   f"VALUES {values}")
 
 
 def _floor(ts: dt.datetime, seconds: int) -> dt.datetime:
