@@ -174,10 +174,10 @@ class Detector:
         if t < len(st.base_w):
             st.base_w[t], st.base_d[t] = wb, db
         if history_days >= cfg.weekly_history_days and wi:
-            base, bases = wb, st.base_w
+            base, bases, samples = wb, st.base_w, len(wi)
             confidence: Confidence = "high" if len(wi) >= 3 else "medium"
         elif not math.isnan(db):
-            base, bases, confidence = db, st.base_d, "low"
+            base, bases, samples, confidence = db, st.base_d, len(di), "low"
         else:
             return None
         # Level: how the last day ran against the same medians (trend, drift, a quiet weekend).
@@ -189,6 +189,9 @@ class Detector:
             level = min(max(level, 1 / 3), 3.0)
         expected = max(base * level, 0.0)
         extra = self._extra_variance(st, t) + SIGMA_FLOOR ** 2
+        # A prediction, not a fit: the median of `samples` noisy values is itself uncertain
+        # (variance of a median ~ pi/2 x that of a mean), most with one or two weeks of history.
+        extra += (math.pi / 2) * (extra + 1.0 / (base + 1)) / samples
         if confidence == "low":
             extra += self.sigma_cold ** 2
         sigma = math.sqrt(extra + 1.0 / (expected + 1))
@@ -277,16 +280,14 @@ class Detector:
             if not cands:
                 continue
             pvals = np.array([math.erfc(abs(z) / math.sqrt(2)) for *_, z in cands])  # two-sided normal
-            adjusted = benjamini_hochberg(pvals)
-            for (st, t, value, e, holiday, z), p, adj in zip(cands, pvals, adjusted, strict=True):
+            bands = [self.band(e, holiday) for _, _, _, e, holiday, _ in cands]
+            outside = [value < lo or value > hi for (_, _, value, *_), (lo, hi) in zip(cands, bands, strict=True)]
+            decided = self.decide(pvals, outside)
+            for (st, t, value, e, holiday, z), p, (lower, upper), alert in zip(cands, pvals, bands, decided,
+                                                                             strict=True):
                 known = st.series.known_anomalous
                 report = reports[st.series.key]
-                lower, upper = self.band(e, holiday)
-                outside = value < lower or value > upper
-                if g < report and known is not None:
-                    anomalous = bool(known[t])
-                else:
-                    anomalous = bool(adj <= self.cfg.fdr_level and outside)
+                anomalous = bool(known[t]) if g < report and known is not None else alert
                 direction: Direction = "drop" if z < 0 else "spike"
                 episode = self._track(st, t, anomalous, direction)
                 if anomalous and st.episode_len <= self.cfg.relearn_after_hours * 3600 // self.B:
@@ -298,6 +299,12 @@ class Detector:
                         self._severity(value, e, direction) if anomalous else None,
                         bucket_time(st.series.start_index + episode, self.B) if episode is not None else None))
         return {s.series.key: s.out for s in states}
+
+    def decide(self, pvals: np.ndarray, outside: Sequence[bool]) -> list[bool]:
+        """The alerting decision for the series judged at one bucket: Benjamini-Hochberg across
+        all of them at `fdr_level`, and the value outside its band (practical size of the change)."""
+        adjusted = benjamini_hochberg(np.asarray(pvals, dtype=float))
+        return [bool(a <= self.cfg.fdr_level and o) for a, o in zip(adjusted, outside, strict=True)]
 
     def forecast(self, key: str, buckets: int) -> list[tuple[dt.datetime, Expectation, tuple[float, float]]]:
         """Expectations for the `buckets` buckets after a series of the last `run` (gate, charts)."""
@@ -414,6 +421,6 @@ def completeness(delays_seconds: np.ndarray, seconds_since_end: float, bucket_se
     (events spread evenly over the bucket; empirical delay distribution)."""
     if not len(delays_seconds):
         return 1.0
-    ages = seconds_since_end + np.linspace(0, bucket_seconds, 7)
+    ages = seconds_since_end + np.linspace(0, bucket_seconds, 61)
     d = np.sort(delays_seconds)
     return float(np.mean(np.searchsorted(d, ages, side="right") / len(d)))
