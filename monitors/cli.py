@@ -14,8 +14,10 @@ from monitors.backtest import add_backtest
 out = Console()
 
 monitor_app = typer.Typer(
-    help="The quality monitor: `nova monitor` runs one round; `nova monitor backtest` replays the volume "
-         "detector over a CSV.",
+    help="The quality monitor. Without a subcommand, one round: hourly volume series per platform, area and "
+         "important feature into metric_history, then the seasonal detector over every series (one check_results "
+         "row per series, failed once per anomaly episode; expectations in volume_expectations). Exit 1 when an "
+         "anomaly was found. `nova monitor backtest` replays the detector over a CSV.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
