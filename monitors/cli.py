@@ -33,12 +33,11 @@ def monitor_round(
     volume_expectations). Exit 1 when an anomaly was found."""
     if ctx.invoked_subcommand is not None:
         return
-    from contracts.cli import registry
     from monitors.anomaly import detect_volume_anomalies
     from warehouse.session import open_warehouse
 
     with open_warehouse() as wh:
-        results = detect_volume_anomalies(wh, registry())
+        results = detect_volume_anomalies(wh)
     failed = [r for r in results if r["outcome"] == "failed"]
     if as_json:
         print(json.dumps([{**r, "detail": json.loads(r["detail"]), "checked_at": r["checked_at"].isoformat()}

@@ -189,9 +189,11 @@ class Detector:
             level = min(max(level, 1 / 3), 3.0)
         expected = max(base * level, 0.0)
         extra = self._extra_variance(st, t) + SIGMA_FLOOR ** 2
-        # A prediction, not a fit: the median of `samples` noisy values is itself uncertain
-        # (variance of a median ~ pi/2 x that of a mean), most with one or two weeks of history.
-        extra += (math.pi / 2) * (extra + 1.0 / (base + 1)) / samples
+        # A prediction, not a fit: the residual spread of the last week already holds the noise of
+        # the expected values then, except on the first week of the weekly model, whose expected
+        # value is one past week's single noisy value while the residuals came from 7-day medians.
+        if samples == 1 and bases is st.base_w:
+            extra += extra + 1.0 / (base + 1)
         if confidence == "low":
             extra += self.sigma_cold ** 2
         sigma = math.sqrt(extra + 1.0 / (expected + 1))
