@@ -11,7 +11,7 @@ from rich.table import Table
 
 from monitors.backtest import add_backtest
 
-out = Console()
+out = Console(width=110)
 
 monitor_app = typer.Typer(
     help="The quality monitor. Without a subcommand, one round: hourly volume series per platform, area and "
