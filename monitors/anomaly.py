@@ -230,14 +230,14 @@ EXPECTATION_COLUMNS = ("scope", "bucket_start", "bucket_seconds", "value", "expe
 def _store(wh: Warehouse, exp_rows: list[tuple[Any, ...]], results: list[dict[str, Any]], seconds: int) -> None:
     with wh.transaction():
         if exp_rows:
-            e = wh.engine
-            wh.execute(f"CREATE TEMP TABLE IF NOT EXISTS _nova_exp_keys "
-                       f"(scope {e.t('text')}, bucket_start {e.t('ts')})")
-            wh.execute("DELETE FROM _nova_exp_keys")
-            wh.insert_rows("_nova_exp_keys", ("scope", "bucket_start"), sorted({(r[0], r[1]) for r in exp_rows}))
-            wh.execute("DELETE FROM volume_expectations WHERE bucket_seconds = ? AND EXISTS (SELECT 1 FROM "
-                       "_nova_exp_keys k WHERE k.scope = volume_expectations.scope "
-                       "AND k.bucket_start = volume_expectations.bucket_start)", [seconds])
+            # Each series' rows cover one contiguous range of buckets: replace exactly that range.
+            ranges: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+            for r in exp_rows:
+                lo, hi = ranges.get(r[0], (r[1], r[1]))
+                ranges[r[0]] = (min(lo, r[1]), max(hi, r[1]))
+            wh.dbapi.cursor().executemany(
+                "DELETE FROM volume_expectations WHERE scope = ? AND bucket_seconds = ? AND bucket_start >= ? "
+                "AND bucket_start <= ?", [(scope, seconds, lo, hi) for scope, (lo, hi) in sorted(ranges.items())])
             wh.insert_rows("volume_expectations", EXPECTATION_COLUMNS, exp_rows)
         wh.insert_rows("check_results", RESULT_COLUMNS, [tuple(r[c] for c in RESULT_COLUMNS) for r in results])
 
