@@ -98,7 +98,7 @@ def score(suite: list[LabelledSeries], alerts: dict[str, np.ndarray]) -> dict[st
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="one seed, 5 weeks (smoke run)")
+    ap.add_argument("--quick", action="store_true", help="one seed, results file untouched (smoke run)")
     ap.add_argument("--seeds", type=int, default=5, help="independent draws of the suite")
     args = ap.parse_args()
     seeds = [7] if args.quick else [7 + 100 * k for k in range(args.seeds)]
