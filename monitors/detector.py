@@ -283,7 +283,7 @@ class Detector:
                 continue
             pvals = np.array([math.erfc(abs(z) / math.sqrt(2)) for *_, z in cands])  # two-sided normal
             bands = [self.band(e, holiday) for _, _, _, e, holiday, _ in cands]
-            outside = [value < lo or value > hi for (_, _, value, *_), (lo, hi) in zip(cands, bands, strict=True)]
+            outside = [c[2] < low or c[2] > high for c, (low, high) in zip(cands, bands, strict=True)]
             decided = self.decide(pvals, outside)
             for (st, t, value, e, holiday, z), p, (lower, upper), alert in zip(cands, pvals, bands, decided,
                                                                              strict=True):
@@ -313,7 +313,8 @@ class Detector:
         st = self._states[key]
         n = len(st.series.values)
         grow = np.full(buckets, np.nan)
-        st.series = Series(key, st.series.start_index, np.concatenate([st.series.values, grow]))
+        st.series = Series(key, st.series.start_index, np.concatenate([st.series.values, grow]),
+                           holidays=st.series.holidays)
         st.usable = np.concatenate([st.usable, np.zeros(buckets, bool)])
         st.base_w = np.concatenate([st.base_w, grow.copy()])
         st.base_d = np.concatenate([st.base_d, grow.copy()])
