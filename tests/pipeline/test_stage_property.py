@@ -27,7 +27,7 @@ from warehouse.session import open_warehouse
 ARRIVAL = dt.datetime(2026, 11, 25, 18, 0)
 REASONS = {"invalid_json", "out_of_scope", "missing_event_id", "missing_user_id", "missing_workspace_id",
            "missing_feature", "missing_timestamp", "unknown_feature", "invalid_timestamp", "too_late",
-           "unknown_platform"}
+           "unknown_platform", "missing_field"}
 BUILDERS = {"web": web, "ios": ios, "android": android, "backend": backend}
 # Fields the contracts read, per platform (top-level or nested), the targets of the mutations.
 FIELDS = {
