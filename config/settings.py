@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.dbt import DbtConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
 
@@ -42,6 +44,7 @@ class Settings(BaseSettings):
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
+    dbt: DbtConfig = Field(DbtConfig(), description="The generated dbt package (`nova dbt export`)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")

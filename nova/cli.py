@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "pipeline.snowflake_cli",
     "monitors.cli",
     "alerts.cli",
+    "analytics.cli",
     "nova.demo",
 )
 
