@@ -47,7 +47,7 @@ demo: install
 
 test: install faketime dbt-env
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	NOVA_REQUIRE_DBT=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 	$(MAKE) --no-print-directory test-clock
 
 # No result may depend on the day the suite runs: the tests that read "now" (the CLI end to end,
