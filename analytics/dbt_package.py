@@ -152,10 +152,10 @@ def _sources(reg: Registry, cfg: DbtConfig) -> str:
         "database": "{{ var('nova_database', var('nova_duckdb_alias') if target.type == 'duckdb' "
                     "else var('nova_snowflake_database')) }}",
         "schema": "{{ var('nova_schema', 'main' if target.type == 'duckdb' else var('nova_snowflake_schema')) }}",
-        "meta": {"produced_by": "nova run", "contracts": contracts,
-                 "feature_catalog": f"contracts/catalog/features.yaml@{reg.catalog.version}",
-                 "platforms": sorted(reg.contracts)},
-        "config": {"freshness": None},
+        "config": {"freshness": None,
+                   "meta": {"produced_by": "nova run", "contracts": contracts,
+                            "feature_catalog": f"contracts/catalog/features.yaml@{reg.catalog.version}",
+                            "platforms": sorted(reg.contracts)}},
         "tables": [_source_table(t, reg, cfg) for t in SOURCES],
     }
     return _yaml({"version": 2, "sources": [source]})

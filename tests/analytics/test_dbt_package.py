@@ -91,7 +91,7 @@ def test_output_is_stable_and_follows_the_registry(registry) -> None:
     after = render_package(changed, DbtConfig())
     assert [p for p in files if files[p] != after[p]] == ["models/nova_sources.yml"]
     src = yaml.safe_load(after["models/nova_sources.yml"])["sources"][0]
-    assert src["meta"]["contracts"]["ios"].endswith("@1.1.0")
+    assert src["config"]["meta"]["contracts"]["ios"].endswith("@1.1.0")
     platform = next(c for c in _sources(after)["fct_feature_events"]["columns"] if c["name"] == "platform")
     assert platform["data_tests"][1]["accepted_values"]["arguments"]["values"] == [
         "android", "backend", "desktop", "ios", "web"]
