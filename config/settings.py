@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.alerts import AlertsConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
 
@@ -42,9 +44,14 @@ class Settings(BaseSettings):
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
-    # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
+    slack_api_url: str | None = Field(None, description="Slack Web API base URL (a proxy, a test server); "
+                                                        "default https://slack.com/api/")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Incidents and Slack alerts ([alerts])")
+    # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_SLACK_WEBHOOK_URL,
+    # NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")
+    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL (env only)")
     gdpr_hash_key: SecretStr = Field(SecretStr("nova-local-development-key"),
                                      description="Key of the audit hash of erased user ids (env only)")
 
@@ -70,7 +77,7 @@ class Settings(BaseSettings):
     def public(self) -> dict[str, Any]:
         """Settings as shown to a person: secrets masked."""
         out = self.model_dump(mode="json")
-        for key in ("snowflake_password", "slack_token", "gdpr_hash_key"):
+        for key in ("snowflake_password", "slack_token", "slack_webhook_url", "gdpr_hash_key"):
             out[key] = "(set)" if getattr(self, key) is not None else "(not set)"
         return out
 
@@ -78,7 +85,7 @@ class Settings(BaseSettings):
 class _FileWithoutSecrets(TomlConfigSettingsSource):
     """A TOML file may not carry secrets: they are dropped here and only read from the environment."""
 
-    SECRETS = ("snowflake_password", "slack_token", "gdpr_hash_key")
+    SECRETS = ("snowflake_password", "slack_token", "slack_webhook_url", "gdpr_hash_key")
 
     def __call__(self) -> dict[str, Any]:
         data = super().__call__()
