@@ -73,7 +73,7 @@ TABLES: tuple[Table, ...] = (
     Table("batches", (
         ("load_id", "text"), ("state", "text"), ("created_at", "ts"), ("updated_at", "ts"),
         ("file_count", "int"), ("line_count", "int"), ("staged_at", "ts"), ("checks", "text"),
-        ("note", "text"),
+        ("note", "text"), ("batch_id", "text"), ("platform", "text"),
     ), "quarantine", doc="Each load is a batch: loading / pending / promoted / held / released / dropped."),
     Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True, compressed=("properties",),
           doc="Valid events of batches not yet promoted (the gate runs on them)."),
@@ -121,7 +121,19 @@ TABLES: tuple[Table, ...] = (
         ("state", "text"), ("title", "text"), ("summary", "text"), ("likely_cause", "text"),
         ("owner_team", "text"), ("opened_at", "ts"), ("last_seen_at", "ts"), ("resolved_at", "ts"),
         ("result_ids", "text"), ("snoozed_until", "ts"),
-    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause."),
+        ("revision", "int"), ("body", "text"), ("cause", "text"), ("members", "text"), ("updated_at", "ts"),
+    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause. "
+                  "revision counts the changes the on-call was told about; body is the last message (JSON); "
+                  "cause the likely-cause evidence (JSON); members the series/checks it groups (JSON)."),
+    Table("alert_outbox", (
+        ("dedup_key", "text"), ("incident_key", "text"), ("action", "text"), ("state", "text"),
+        ("attempts", "int"), ("next_attempt_at", "ts"), ("last_error", "text"), ("channel", "text"),
+        ("transport", "text"), ("slack_channel_id", "text"), ("slack_ts", "text"), ("thread_ts", "text"),
+        ("client_token", "text"), ("body", "text"), ("created_at", "ts"), ("sending_at", "ts"),
+        ("sent_at", "ts"), ("updated_at", "ts"),
+    ), "ops", doc="Every alert message, written before it is sent (ARCHITECTURE invariant 8): action open / update / "
+                  "resolve; state pending / sending / sent / resolved / suppressed / failed; the Slack reference "
+                  "(channel id + ts); client_token marks a post in flight so a restart can look it up."),
     Table("trust_scores", (
         ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
         ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
