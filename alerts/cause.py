@@ -118,6 +118,8 @@ def batch_cause(wh: Warehouse, reg: Registry, batch_id: str, platform: str | Non
             "GROUP BY 1")}
         if name == "app_version" and start is not None:
             normal = _baseline_versions(wh, platform, start, cfg)
+            earlier = _earlier_failing(wh, platform, start, dims[name], cfg)
+            fail = {v: (n, min(filter(None, (first, earlier.get(v))))) for v, (n, first) in fail.items()}
         else:
             normal = {}
         if not normal:  # the batch's own lines are the normal
@@ -169,8 +171,10 @@ def _reasons(check_names: list[str], details: list[dict[str, Any]]) -> list[str]
                     found.append(r)
     for name in check_names:
         for r in REASONS:
-            if (r in name or r.replace("_feature", "_features") in name) and r not in found:
+            if r in name and r not in found:
                 found.append(r)
+        if "feature" in name and ("unknown" in name or "invalid" in name) and "unknown_feature" not in found:
+            found.append("unknown_feature")
     return found
 
 
@@ -200,6 +204,18 @@ def _baseline_versions(wh: Warehouse, platform: str, start: dt.datetime,
                     "AND received_at >= ? AND received_at < ? AND app_version IS NOT NULL GROUP BY 1",
                     [platform, since, start])
     return {v: (int(n), first) for v, n, first in rows}
+
+
+def _earlier_failing(wh: Warehouse, platform: str, start: dt.datetime, expr: str,
+                     cfg: AlertsConfig) -> dict[str, dt.datetime]:
+    """When each value was first seen among the platform's quarantined lines before this batch
+    (a bad release's first lines may be in the previous batch)."""
+    since = start - dt.timedelta(days=cfg.baseline_days)
+    rows = wh.query(f"SELECT {expr} AS v, MIN(r.received_at) FROM quarantined_events q JOIN raw_events r "
+                    "ON r.load_id = q.load_id AND r.file_path = q.file_path AND r.line_number = q.line_number "
+                    "WHERE q.platform = ? AND r.received_at >= ? AND r.received_at < ? GROUP BY 1",
+                    [platform, since, start])
+    return {v: first for v, first in rows if v is not None}
 
 
 def window_changes(wh: Warehouse, platform: str | None, start: dt.datetime | None, cfg: AlertsConfig) -> list[str]:

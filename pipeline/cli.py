@@ -54,6 +54,19 @@ def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated}
 
 
+def _alerts(wh: Warehouse, reg: Registry) -> None:
+    """Incidents from the checks just run, then the alerts that are due (docs/alerts.md). The data
+    work is committed by now: an alerting problem is reported, it does not undo the run."""
+    from alerts.service import notify
+
+    try:
+        notify(wh, reg, say=lambda s: out.print(s, highlight=False, markup=False))
+    except NovaError:
+        raise
+    except Exception as exc:  # the run's data stands; the outbox keeps what was not sent
+        out.print(f"[red]alerts: {type(exc).__name__}: {exc}[/] (run `nova alerts send` again)")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("load")
     def load_cmd(
@@ -93,6 +106,7 @@ def register(app: typer.Typer) -> None:
             return
         with open_warehouse() as wh:
             res = run_pipeline(wh, reg)
+            _alerts(wh, reg)
         s, p = res["staged"], res["promoted"]
         out.print(f"staged {len(s.batches)} batch(es): {s.lines:,} lines → {s.valid:,} valid, {s.ignored:,} ignored, "
                   f"{sum(s.quarantined.values()):,} quarantined {dict(sorted(s.quarantined.items()))}")
