@@ -106,6 +106,13 @@ def route(inc: Incident, reg: Registry | None, settings: Settings) -> tuple[str 
     return team, channel
 
 
+def reroute(body: AlertBody, settings: Settings) -> AlertBody:
+    """The body sent to the team's channel and mention as configured now (after a routing fix)."""
+    body.channel = settings.alerts.channels.get(body.owner_team or "", "") or settings.slack_default_channel
+    body.mention = settings.alerts.mentions.get(body.severity, "")
+    return body
+
+
 def build_body(inc: Incident, cause: Cause | None, reg: Registry | None, settings: Settings,
                action: Action) -> AlertBody:
     team, channel = route(inc, reg, settings)

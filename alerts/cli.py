@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alerts.body import AlertBody
+from alerts.body import AlertBody, reroute
 from alerts.outbox import enqueue
 from alerts.render import render_text
 from alerts.service import send_due
@@ -126,12 +126,17 @@ def register(app: typer.Typer) -> None:
                 failed = wh.scalar("SELECT COUNT(*) FROM alert_outbox WHERE incident_key = ? AND state = 'failed'",
                                    [key])
                 if failed:
-                    wh.execute("UPDATE alert_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
-                               "client_token = NULL, sending_at = NULL, updated_at = ? "
-                               "WHERE incident_key = ? AND state = 'failed'", [now, now, key])
+                    # routed again: a failure is often a wrong channel, fixed in [alerts].channels since
+                    for dedup_key, body_json in wh.query("SELECT dedup_key, body FROM alert_outbox "
+                                                         "WHERE incident_key = ? AND state = 'failed'", [key]):
+                        body = reroute(AlertBody.from_json(json.loads(body_json)), wh.settings)
+                        wh.execute("UPDATE alert_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
+                                   "client_token = NULL, sending_at = NULL, updated_at = ?, channel = ?, body = ? "
+                                   "WHERE dedup_key = ?", [now, now, body.channel, json.dumps(body.to_json()),
+                                                          dedup_key])
                     what = f"{failed} failed message(s) queued again"
                 else:
-                    body = AlertBody.from_json(json.loads(inc["body"]))
+                    body = reroute(AlertBody.from_json(json.loads(inc["body"])), wh.settings)
                     n = wh.scalar("SELECT COUNT(*) FROM alert_outbox WHERE incident_key = ?", [key])
                     enqueue(wh, dedup_key=f"{key}#open#resend{n}", incident_key=key, action="open", body=body)
                     what = "its current message queued as a new post"

@@ -87,7 +87,8 @@ class Incident:
 
     @property
     def failing(self) -> list[Result]:
-        return sorted((r for r in self.members.values() if r.failing), key=lambda r: r.member)
+        order = {"platform": 0, "area": 1, "feature": 2}
+        return sorted((r for r in self.members.values() if r.failing), key=lambda r: (order[r.level], r.member))
 
     @property
     def severity(self) -> Severity:
@@ -188,10 +189,11 @@ def _resolution(inc: Incident, latest: dict[str, Result], results: list[Result],
         later = [r for r in results if r.kind is Kind.batch and r.platform == inc.platform
                  and r.batch_id != inc.batch_id and inc.last_seen_at is not None and r.checked_at > inc.last_seen_at]
         names = {m.check_name for m in inc.failing}
-        passing = {r.check_name for r in later if r.outcome in PASSING}
-        failing_again = {r.check_name for r in later if r.failing}
-        if names and names <= passing and not names & failing_again:
-            return "the same checks pass on the platform's next batch"
+        newest: dict[str, Result] = {}
+        for r in later:  # oldest first: the last one per check wins
+            newest[r.check_name] = r
+        if names and all(n in newest and newest[n].outcome in PASSING for n in names):
+            return "the same checks pass on a later batch of the platform"
     return ""
 
 

@@ -157,7 +157,8 @@ def _send_one(wh: Warehouse, settings: Settings, transport: Transport, row: dict
         channel = root_channel
     found = None
     if uncertain and transport.can_lookup:
-        oldest = (first_try - dt.timedelta(minutes=5)).replace(tzinfo=dt.UTC).timestamp()
+        # an hour of margin: our clock and Slack's need not agree to the second
+        oldest = (first_try - dt.timedelta(hours=1)).replace(tzinfo=dt.UTC).timestamp()
         found = transport.find(channel, token, oldest, thread_ts=root_ts if threaded else None)
     if found:
         channel_id, ts = found

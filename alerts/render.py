@@ -79,6 +79,11 @@ def render_update_text(b: AlertBody) -> str:
     return "\n".join(parts)
 
 
+def _esc(text: str) -> str:
+    """Slack mrkdwn control characters in data (a SQL `<`, a value with `&`) shown as themselves."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
@@ -90,25 +95,25 @@ def render_blocks(b: AlertBody) -> list[dict[str, Any]]:
         {"type": "header", "text": {"type": "plain_text", "text": f"{headline(b)}"[:150], "emoji": True}},
     ]
     if b.state == "resolved":
-        blocks.append(_section(f"{RESOLVED_ICON} *Resolved* {_when(b.resolved_at)}: {b.resolve_reason} "
+        blocks.append(_section(f"{RESOLVED_ICON} *Resolved* {_when(b.resolved_at)}: {_esc(b.resolve_reason)} "
                                f"(lasted {_duration(b)})."))
     elif b.mention:
         blocks.append(_section(f"{b.mention} {icon} *{b.severity}*"))
     blocks += [
-        _section(f"*What broke*\n{b.what}"),
+        _section(f"*What broke*\n{_esc(b.what)}"),
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Where*\n{_where(b)}"},
+            {"type": "mrkdwn", "text": f"*Where*\n{_esc(_where(b))}"},
             {"type": "mrkdwn", "text": f"*Since*\n{_when(b.since)}\nlast seen {_when(b.last_seen)}"},
         ]},
-        _section("*How big (vs normal)*\n" + "\n".join(f"• {_measure_text(m)}" for m in b.measures[:15])),
-        _section(f"*Likely cause*\n{b.likely_cause}" if b.likely_cause
+        _section("*How big (vs normal)*\n" + "\n".join(f"• {_esc(_measure_text(m))}" for m in b.measures[:15])),
+        _section(f"*Likely cause*\n{_esc(b.likely_cause)}" if b.likely_cause
                  else "*Likely cause*\nnone found in the evidence"),
-        _section(f"*Evidence*\n```{b.evidence_query}```"),
+        _section(f"*Evidence*\n```{_esc(b.evidence_query)}```"),
     ]
     if b.state == "open":
         blocks.append(_section(f"*Runbook*\n{b.runbook}"))
         if b.commands:
-            blocks.append(_section("*Commands*\n" + "\n".join(f"`{c}`" for c in b.commands)))
+            blocks.append(_section("*Commands*\n" + "\n".join(f"`{_esc(c)}`" for c in b.commands)))
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": f"incident `{b.incident_key}` · owner {b.owner_team or 'unknown'} · "
                                    f"severity {b.severity} · update {b.revision}"}]})

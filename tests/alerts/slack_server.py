@@ -85,7 +85,7 @@ class FakeSlack:
         if cid is None:
             return {"ok": False, "error": "channel_not_found"}
         self.seq += 1
-        msg = {"ts": f"1764000000.{self.seq:06d}", "text": a.get("text"), "blocks": a.get("blocks"),
+        msg = {"ts": f"{int(time.time())}.{self.seq:06d}", "text": a.get("text"), "blocks": a.get("blocks"),
                "thread_ts": a.get("thread_ts"), "metadata": a.get("metadata")}
         self.messages.setdefault(cid, []).append(msg)
         return {"ok": True, "channel": cid, "ts": msg["ts"], "message": msg}
