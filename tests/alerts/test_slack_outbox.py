@@ -209,3 +209,16 @@ def test_updates_within_the_quiet_interval_fold_and_snooze_holds_them(wh: Any, r
         process_incidents(wh, registry, ROUTES)
     assert send(wh, s, T0 + 80 * MIN)["sent"] == 1  # the resolution is posted even when snoozed
     assert len(fake.posts()) == 1
+
+
+def test_a_message_in_flight_is_left_alone_until_its_lease_ends(wh: Any, registry: Any,
+                                                                slack: tuple[FakeSlack, str]) -> None:
+    fake, url = slack
+    s = web_settings(url)  # timeout 1 s → lease 3 s
+    fail(wh, registry, T0)
+    wh.execute("UPDATE alert_outbox SET state = 'sending', client_token = 'tok', sending_at = ?", [T0])
+    assert send(wh, s, T0 + dt.timedelta(seconds=2))["sent"] == 0
+    assert fake.calls == []  # another sender may be mid-call: not touched
+    res = send(wh, s, T0 + dt.timedelta(seconds=4))
+    assert res["sent"] == 1 and [m for m, _ in fake.calls][:2] == ["conversations.list", "conversations.history"]
+    assert fake.posts()[0]["metadata"]["event_payload"]["token"] == "tok"  # the token of the first attempt
