@@ -124,20 +124,30 @@ def build_body(inc: Incident, cause: Cause | None, reg: Registry | None, setting
         where["area"] = area
     if inc.feature_id and inc.feature_id != area:
         where["feature"] = inc.feature_id
-    if inc.batch_id:
-        where["batch"] = inc.batch_id
+    batches = inc.batch_ids
+    if batches:
+        where["batch"] = ", ".join(batches[:3]) + (f" and {len(batches) - 3} more" if len(batches) > 3 else "")
     commands: list[str] = []
     if inc.kind is Kind.batch:
-        held = any(r.blocking for r in failing)
-        n = len(failing)
-        title = f"{plat} batch {'held' if held else 'passed with failures'}: {n} check{'s' * (n != 1)} failed"
-        what = (f"The {plat} part of load {inc.batch_id.split('/')[0] if inc.batch_id else '?'} failed "
-                + ", ".join(r.check_name for r in failing)
-                + (". It is held: its events are not in the curated tables until it is released or dropped."
-                   if held else ". It was promoted anyway (no blocking check failed)."))
-        if held and inc.batch_id:
-            commands = [f"nova batches release {inc.batch_id}",
-                        f'nova batches drop {inc.batch_id} --reason "..."']
+        held = [b for b in batches if any(r.blocking and r.batch_id == b for r in failing)]
+        names = sorted({r.check_name for r in failing})
+        n = len(names)
+        checks = f"{n} check{'s' * (n != 1)} failed"
+        if len(batches) > 1:
+            title = f"{plat}: {len(batches)} batches{' held' if held else ''}, {checks}"
+            what = f"{len(batches)} consecutive {plat} batches failed {', '.join(names)}"
+        else:
+            title = f"{plat} batch {'held' if held else 'passed with failures'}: {checks}"
+            what = f"The {plat} part of load {batches[0].split('/')[0] if batches else '?'} failed {', '.join(names)}"
+        if not held:
+            what += ". Promoted anyway: no blocking check failed."
+        elif len(batches) == 1:
+            what += ". It is held: its events are not in the curated tables until it is released or dropped."
+        else:
+            what += (f". {len(held)} held: their events are not in the curated tables until each is released "
+                     "or dropped.")
+        for b in held:
+            commands += [f"nova batches release {b}", f'nova batches drop {b} --reason "..."']
     elif inc.kind is Kind.anomaly:
         root = inc.root
         direction = str(root.detail.get("direction") or ("drop" if _below(root) else "spike"))

@@ -106,6 +106,20 @@ class Incident:
     def feature_id(self) -> str | None:
         return self.root.feature_id
 
+    @property
+    def batch_ids(self) -> list[str]:
+        """The batches of a batch incident, in the order they failed."""
+        seen: dict[str, dt.datetime] = {}
+        for r in self.members.values():
+            if r.batch_id and (r.batch_id not in seen or r.checked_at < seen[r.batch_id]):
+                seen[r.batch_id] = r.checked_at
+        return sorted(seen, key=lambda b: (seen[b], b))
+
+    @property
+    def latest_batch(self) -> str | None:
+        failing = [r for r in self.failing if r.batch_id] or [r for r in self.members.values() if r.batch_id]
+        return max(failing, key=lambda r: (r.checked_at, r.batch_id or "")).batch_id if failing else None
+
     def add(self, result: Result) -> None:
         if result.result_id in self.result_ids:
             return
@@ -163,8 +177,10 @@ def _find_home(r: Result, open_: list[Incident], window: dt.timedelta) -> Incide
     for inc in open_:
         if inc.state != "open" or inc.kind is not r.kind:
             continue
-        if r.kind is Kind.batch and inc.batch_id == r.batch_id:
-            return inc
+        if r.kind is Kind.batch and (r.batch_id in inc.batch_ids or (
+                r.platform == inc.platform and r.check_name in {m.check_name for m in inc.failing}
+                and inc.last_seen_at is not None and r.checked_at - inc.last_seen_at <= window)):
+            return inc  # the same failure on the platform's next batch is a repeat, not a new incident
         if r.kind is Kind.check and r.member in inc.members:
             return inc
         if r.kind is Kind.anomaly and inc.last_seen_at is not None \
@@ -176,24 +192,27 @@ def _find_home(r: Result, open_: list[Incident], window: dt.timedelta) -> Incide
 
 def _resolution(inc: Incident, latest: dict[str, Result], results: list[Result],
                 batch_states: dict[str, str]) -> str:
-    if inc.kind is Kind.batch:
-        state = batch_state(batch_states, inc.batch_id)
-        if state in CLOSED_BATCH:
-            return f"batch {inc.batch_id} was {state}"
     verdicts = [latest.get(m) for m in inc.members]
     if verdicts and all(v is not None and v.outcome in PASSING for v in verdicts):
         return "its checks pass again"
-    if inc.kind is Kind.batch and batch_state(batch_states, inc.batch_id) != "held":
-        # A batch that went on (non-blocking failures) is never re-checked: the same checks passing
-        # on a later batch of the same platform end it.
-        later = [r for r in results if r.kind is Kind.batch and r.platform == inc.platform
-                 and r.batch_id != inc.batch_id and inc.last_seen_at is not None and r.checked_at > inc.last_seen_at]
-        names = {m.check_name for m in inc.failing}
-        newest: dict[str, Result] = {}
-        for r in later:  # oldest first: the last one per check wins
+    if inc.kind is not Kind.batch:
+        return ""
+    states = {b: batch_state(batch_states, b) for b in inc.batch_ids}
+    closed = {b: s for b, s in states.items() if s in CLOSED_BATCH}
+    if states and len(closed) == len(states):
+        return "; ".join(f"batch {b} was {s}" for b, s in closed.items())
+    if any(s == "held" for s in states.values()):
+        return ""  # a held batch waits for a person: `nova batches release` or `drop`
+    # Batches that went on (non-blocking failures) are never re-checked: the same checks passing
+    # on a later batch of the platform end it.
+    names = {m.check_name for m in inc.failing}
+    newest: dict[str, Result] = {}
+    for r in results:  # oldest first: the last one per check wins
+        if r.kind is Kind.batch and r.platform == inc.platform and r.batch_id not in states \
+                and inc.last_seen_at is not None and r.checked_at > inc.last_seen_at:
             newest[r.check_name] = r
-        if names and all(n in newest and newest[n].outcome in PASSING for n in names):
-            return "the same checks pass on a later batch of the platform"
+    if names and all(n in newest and newest[n].outcome in PASSING for n in names):
+        return "the same checks pass on a later batch of the platform"
     return ""
 
 

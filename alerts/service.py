@@ -38,9 +38,9 @@ def likely_cause(wh: Warehouse, reg: Registry | None, inc: Incident, settings: S
     if reg is None:
         return None
     cfg = settings.alerts
-    if inc.kind is Kind.batch and inc.batch_id:
+    if inc.kind is Kind.batch and inc.latest_batch:
         failing = inc.failing or list(inc.members.values())
-        return batch_cause(wh, reg, inc.batch_id, inc.platform, [r.check_name for r in failing],
+        return batch_cause(wh, reg, inc.latest_batch, inc.platform, [r.check_name for r in failing],
                            [r.detail for r in failing], cfg)
     if inc.kind is Kind.anomaly and inc.opened_at:
         return anomaly_cause(wh, inc.platform, inc.opened_at, cfg)

@@ -73,10 +73,28 @@ def test_non_blocking_batch_failure_resolves_when_the_next_batch_passes(wh: Any,
     assert incidents(wh)["batch:L1/ios"]["severity"] == "warning"
     batch(wh, "L2/ios", "promoted", T0 + H)
     result(wh, "drift", "failed", T0 + H, batch_id="L2/ios", platform="ios")
-    assert step(wh, registry, T0 + H)["opened"] == ["batch:L2/ios"]  # still failing: a batch of its own
+    result(wh, "drift", "failed", T0 + H, batch_id="L2/web", platform="web")  # another platform: its own
+    res = step(wh, registry, T0 + H)
+    assert res["updated"] == ["batch:L1/ios"] and res["opened"] == ["batch:L2/web"]  # the next batch repeats it
+    assert incidents(wh)["batch:L1/ios"]["title"] == "iOS: 2 batches, 1 check failed"
     batch(wh, "L3/ios", "promoted", T0 + 2 * H)
     result(wh, "drift", "passed", T0 + 2 * H, batch_id="L3/ios", platform="ios")
-    assert sorted(step(wh, registry, T0 + 2 * H)["resolved"]) == ["batch:L1/ios", "batch:L2/ios"]
+    assert step(wh, registry, T0 + 2 * H)["resolved"] == ["batch:L1/ios"]
+
+
+def test_held_batches_of_one_release_are_one_incident_resolved_when_all_are_decided(wh: Any, registry: Any) -> None:
+    for b in ("L1/ios", "L2/ios"):
+        batch(wh, b, "held", T0)
+        result(wh, "unknown_feature_share", "failed", T0, batch_id=b, platform="ios", blocking=True)
+    assert step(wh, registry, T0)["opened"] == ["batch:L1/ios"]
+    body = incidents(wh)["batch:L1/ios"]["body"]
+    assert "nova batches release L1/ios" in body and "nova batches drop L2/ios" in body
+    batch(wh, "L3/ios", "promoted", T0 + H)
+    result(wh, "unknown_feature_share", "passed", T0 + H, batch_id="L3/ios", platform="ios")
+    batch(wh, "L1/ios", "released", T0 + H)
+    assert step(wh, registry, T0 + H)["resolved"] == []  # L2 still waits for a decision
+    batch(wh, "L2/ios", "dropped", T0 + H)
+    assert step(wh, registry, T0 + 2 * H)["resolved"] == ["batch:L1/ios"]
 
 
 def test_a_platform_outage_is_one_incident_not_one_per_feature(wh: Any, registry: Any) -> None:

@@ -138,12 +138,12 @@ def test_ok_false_errors(wh: Any, registry: Any, slack: tuple[FakeSlack, str]) -
     fail(wh, registry, T0)
     fake.fail_next("chat.postMessage", "error", "ratelimited")  # ok:false but temporary
     assert send(wh, web_settings(url), T0)["retried"] == 1
-    wrong = web_settings(url, channels={"mobile-ios": "#no-such-channel"})
-    fail(wh, registry, T0, "L2/ios", routes=wrong)
+    wrong = web_settings(url, channels={"mobile-android": "#no-such-channel"})
+    fail(wh, registry, T0, "L2/android", routes=wrong)
     res = send(wh, wrong, T0 + 5 * MIN)
     assert res["failed"] == 1 and res["sent"] == 1 and "channel_not_found" in res["errors"][0]
     states = {r["incident_key"]: r["state"] for r in rows(wh)}
-    assert states == {"batch:L1/ios": "sent", "batch:L2/ios": "failed"}
+    assert states == {"batch:L1/ios": "sent", "batch:L2/android": "failed"}
     assert send(wh, wrong, T0 + 60 * MIN) == send(wh, wrong, T0 + 61 * MIN)  # failed stays failed until resend
 
 
@@ -154,7 +154,7 @@ def test_secrets_never_reach_the_outbox_or_errors(wh: Any, registry: Any, slack:
     res = send(wh, bad, T0)
     assert res["failed"] == 1 and "invalid_auth" in res["errors"][0] and fake.auth_failures == 1
     hook = Settings(slack_webhook_url=url + WEBHOOK_PATH.lstrip("/"))
-    fail(wh, registry, T0, "L2/ios")
+    fail(wh, registry, T0, "L2/android")
     fake.fail_next("webhook", "500")
     res2 = send(wh, hook, T0)
     assert res2["retried"] == 1
