@@ -59,14 +59,15 @@ def register(app: typer.Typer) -> None:
         """Open incidents (newest first) with severity, since when, likely cause and message state."""
         since = clock.now() - dt.timedelta(days=14)
         with open_warehouse() as wh:
+            # the latest outbox row per incident, by a window (Snowflake refuses a correlated LIMIT)
             rows = wh.query_dicts(
                 "SELECT i.incident_key, i.kind, i.severity, i.state, i.title, i.platform, i.batch_id, i.owner_team, "
                 "i.opened_at, i.last_seen_at, i.resolved_at, i.snoozed_until, i.likely_cause, "
-                "(SELECT o.state FROM alert_outbox o WHERE o.incident_key = i.incident_key "
-                " ORDER BY o.created_at DESC, o.dedup_key DESC LIMIT 1) AS message_state, "
-                "(SELECT o.channel FROM alert_outbox o WHERE o.incident_key = i.incident_key "
-                " ORDER BY o.created_at LIMIT 1) AS channel "
-                "FROM incidents i WHERE i.state = 'open' OR (? AND i.last_seen_at >= ?) "
+                "o.state AS message_state, o.channel FROM incidents i LEFT JOIN ("
+                " SELECT incident_key, state, channel, ROW_NUMBER() OVER (PARTITION BY incident_key "
+                " ORDER BY created_at DESC, dedup_key DESC) AS rn FROM alert_outbox) o "
+                "ON o.incident_key = i.incident_key AND o.rn = 1 "
+                "WHERE i.state = 'open' OR (? AND i.last_seen_at >= ?) "
                 "ORDER BY i.opened_at DESC, i.incident_key", [show_all, since])
         if as_json:
             print(json.dumps(rows, default=str, indent=2))
