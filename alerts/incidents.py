@@ -19,10 +19,26 @@ PASSING = ("passed", "warn")
 CLOSED_BATCH = ("released", "dropped")
 
 
-def load_results(wh: Warehouse, since: dt.datetime) -> list[Result]:
-    """Every result since `since`, oldest first (a member's later result supersedes its earlier)."""
-    rows = wh.query_dicts(f"SELECT {', '.join(RESULT_COLUMNS)} FROM check_results WHERE checked_at >= ? "
-                          "AND outcome IN ('failed', 'passed', 'warn') ORDER BY checked_at, result_id", [since])
+def load_results(wh: Warehouse, since: dt.datetime, open_: list[Incident]) -> list[Result]:
+    """The results that can open or close something, oldest first (a member's later result
+    supersedes its earlier): every failure since `since`, and the passes of what the open
+    incidents are about (the detector's passes of the thousands of healthy series are not read)."""
+    e = wh.engine
+    about = ["outcome = 'failed'"]
+    by_check: dict[str, set[str]] = {}
+    for inc in open_:
+        for m in inc.members.values():
+            by_check.setdefault(m.check_name, set()).add(m.scope)
+            if m.batch_id and m.platform:  # a later batch of the platform passing the same check
+                about.append(f"(batch_id IS NOT NULL AND platform = {e.lit(m.platform)} "
+                             f"AND check_name = {e.lit(m.check_name)})")
+    about += [f"(check_name = {e.lit(c)} AND scope IN {e.in_list(sorted(scopes))})" for c, scopes in by_check.items()]
+    # and a pass after a failure of the same check and scope (it failed, then recovered before this pass)
+    about.append("EXISTS (SELECT 1 FROM check_results f WHERE f.outcome = 'failed' AND f.checked_at >= ? "
+                 "AND f.check_name = c.check_name AND f.scope = c.scope AND f.checked_at <= c.checked_at)")
+    rows = wh.query_dicts(f"SELECT {', '.join(RESULT_COLUMNS)} FROM check_results c WHERE checked_at >= ? "
+                          f"AND outcome IN ('failed', 'passed', 'warn') AND ({' OR '.join(sorted(set(about)))}) "
+                          "ORDER BY checked_at, result_id", [since, since])
     return [Result.from_row(r) for r in rows]
 
 

@@ -54,7 +54,9 @@ def process_incidents(wh: Warehouse, reg: Registry | None, settings: Settings | 
     now = clock.now()
     since = now - LOOKBACK
     window = dt.timedelta(minutes=settings.alerts.grouping_window_minutes)
-    changed = plan_incidents(load_results(wh, since), load_incidents(wh, since), load_batch_states(wh), now, window)
+    known = load_incidents(wh, since)
+    results = load_results(wh, since, [i for i in known if i.state == "open"])
+    changed = plan_incidents(results, known, load_batch_states(wh), now, window)
     summary: dict[str, Any] = {"opened": [], "updated": [], "resolved": [], "enqueued": 0}
     for inc in changed:
         if inc.new and inc.state == "resolved":

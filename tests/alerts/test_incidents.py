@@ -167,3 +167,10 @@ def test_every_severity_rule_is_in_the_runbook() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text()
     for rule in SEVERITY_RULES:
         assert rule.why in doc, f"severity rule not documented: {rule.why}"
+
+
+def test_a_failure_that_recovered_before_anyone_looked_opens_nothing(wh: Any, registry: Any) -> None:
+    anomaly(wh, "feature=editor.comments", "failed", T0, platform="ios", feature_id="editor.comments")
+    anomaly(wh, "feature=editor.comments", "passed", T0 + H, platform="ios", feature_id="editor.comments")
+    anomaly(wh, "feature=editor.text", "passed", T0 + H, platform="ios", feature_id="editor.text")
+    assert step(wh, registry, T0 + H) == {"opened": [], "updated": [], "resolved": [], "enqueued": 0}
