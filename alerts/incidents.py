@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from alerts.definition import Kind, Result, Severity, new_key, related
+from alerts.definition import Kind, Result, Severity, new_key, related, severity_of
 from warehouse.session import Warehouse
 
 RESULT_COLUMNS = ("result_id", "check_name", "source", "scope_type", "scope", "batch_id", "platform", "feature_id",
@@ -108,8 +108,6 @@ class Incident:
 
     @property
     def severity(self) -> Severity:
-        from alerts.definition import severity_of
-
         pool = self.failing or list(self.members.values())
         return max((severity_of(r).severity for r in pool), key=lambda s: s.rank)
 
