@@ -105,27 +105,39 @@ def batch_cause(wh: Warehouse, reg: Registry, batch_id: str, platform: str | Non
     failing_sql = (f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in dims.items())}, r.received_at "
                    "FROM quarantined_events q LEFT JOIN raw_events r ON r.load_id = q.load_id "
                    f"AND r.file_path = q.file_path AND r.line_number = q.line_number WHERE {where}")
-    total = wh.scalar(f"SELECT COUNT(*) FROM ({failing_sql}) f") or 0
+    # One grouped read of the failing lines and one of the batch's lines: every dimension is summed
+    # from them here (each raw line is parsed once per read, not once per dimension).
+    names = list(dims)
+    cols = ", ".join(names)
+    fail_groups = wh.query(f"SELECT {cols}, COUNT(*), MIN(received_at) FROM ({failing_sql}) f GROUP BY {cols}")
+    total = sum(int(row[-2]) for row in fail_groups)
     if total == 0:
         return _changes_only(wh, platform, load_id, cfg)
     start = wh.scalar("SELECT MIN(received_at) FROM raw_events WHERE load_id = ? AND platform = ?",
                       [load_id, platform])
-    batch_dims = _dims(e, reg, platform, "raw_line")
+    # The batch's lines = its failing lines + its valid ones, whose staged rows already hold the
+    # parsed app version, feature sent and file (no second JSON parse of the batch).
+    staged = {"app_version": "app_version", "feature_sent": "feature_sent", "file": "file_path"}
+    sel = ", ".join(f"{staged[n]} AS {n}" if n in staged else f"CAST(NULL AS VARCHAR) AS {n}" for n in names)
+    valid = " UNION ALL ".join(f"SELECT {sel}, received_at FROM {t} WHERE load_id = ? AND platform = ?"
+                               for t in ("stg_pending", "stg_events", "stg_duplicates"))
+    batch_groups = fail_groups + wh.query(f"SELECT {cols}, COUNT(*), MIN(received_at) FROM ({valid}) v "
+                                          f"GROUP BY {cols}", [load_id, platform] * 3)
+    batch_normal = {n: _sum(batch_groups, i) for i, n in enumerate(names) if n in staged}
+    if "service" in names:  # not a staged column: read from the batch's raw lines
+        batch_normal["service"] = _sum(wh.query(
+            f"SELECT {_dims(e, reg, platform, 'raw_line')['service']} AS s, COUNT(*), MIN(received_at) "
+            "FROM raw_events WHERE load_id = ? AND platform = ? GROUP BY 1", [load_id, platform]), 0)
     findings: list[Finding] = []
-    for name in dims:
-        fail = {v: (n, first) for v, n, first in wh.query(
-            f"SELECT {name}, COUNT(*), MIN(received_at) FROM ({failing_sql}) f WHERE {name} IS NOT NULL "
-            "GROUP BY 1")}
+    for i, name in enumerate(names):
+        fail = _sum(fail_groups, i)
+        normal: dict[str, tuple[int, dt.datetime | None]] = {}
         if name == "app_version" and start is not None:
             normal = _baseline_versions(wh, platform, start, cfg)
             earlier = _earlier_failing(wh, platform, start, dims[name], cfg)
             fail = {v: (n, min(filter(None, (first, earlier.get(v))))) for v, (n, first) in fail.items()}
-        else:
-            normal = {}
         if not normal:  # the batch's own lines are the normal
-            normal = {v: (n, first) for v, n, first in wh.query(
-                f"SELECT {batch_dims[name]} AS v, COUNT(*), MIN(received_at) FROM raw_events "
-                f"WHERE load_id = ? AND platform = ? GROUP BY 1", [load_id, platform]) if v is not None}
+            normal = batch_normal[name]
         normal_total = sum(n for n, _ in normal.values())
         for value, (n, first) in fail.items():
             nn, nfirst = normal.get(value, (0, None))
@@ -145,6 +157,19 @@ def batch_cause(wh: Warehouse, reg: Registry, batch_id: str, platform: str | Non
     if changes:
         summary += "; in the window: " + "; ".join(changes)
     return Cause(summary, ranked[0].strength, ranked, changes, evidence)
+
+
+def _sum(groups: list[tuple[Any, ...]], i: int) -> dict[str, tuple[int, dt.datetime | None]]:
+    """Counts and first time per value of column i, from rows (dims..., count, first)."""
+    out: dict[str, tuple[int, dt.datetime | None]] = {}
+    for row in groups:
+        value = row[i]
+        if value is None:
+            continue
+        n, first = out.get(value, (0, None))
+        firsts = [t for t in (first, row[-1]) if t is not None]
+        out[value] = (n + int(row[-2]), min(firsts) if firsts else None)
+    return out
 
 
 def anomaly_cause(wh: Warehouse, platform: str | None, since: dt.datetime, cfg: AlertsConfig) -> Cause | None:
