@@ -70,12 +70,12 @@ class Cause:
         return d
 
 
-def describe(f: Finding, platform: str | None, what: str) -> str:
+def describe(f: Finding, platform: str | None, what: str, normal_label: str = "the normal") -> str:
     plat = PLATFORM_NAMES.get(platform or "", platform or "")
     value = {"app_version": f"{plat} {f.value}".strip(), "service": f"service {f.value}",
              "file": f"landing file {f.value}", "feature_sent": f"feature id '{f.value}'"}[f.dimension]
     verb = "send" if f.dimension == "feature_sent" else "come from"
-    normal = (f"{f.normal_share:.1%} of the normal" if f.normal_count else "never seen in the normal")
+    normal = (f"{f.normal_share:.1%} of {normal_label}" if f.normal_count else f"never seen in {normal_label}")
     seen = f", first seen {f.first_seen:%H:%M} UTC" if f.first_seen else ""
     return (f"{f.share:.0%} of the {what} ({f.count:,} of {f.total:,}) {verb} {value}{seen} "
             f"({normal}; ×{f.lift:,.0f} over-represented; {f.strength} evidence)")
@@ -172,12 +172,57 @@ def _sum(groups: list[tuple[Any, ...]], i: int) -> dict[str, tuple[int, dt.datet
     return out
 
 
-def anomaly_cause(wh: Warehouse, platform: str | None, since: dt.datetime, cfg: AlertsConfig) -> Cause | None:
-    """An anomaly has no failing lines: only a contract or catalog change in the window can be named."""
-    changes = window_changes(wh, platform, since, cfg)
-    if not changes:
-        return None
-    return Cause("; ".join(changes), "change-only", [], changes, "")
+def anomaly_cause(wh: Warehouse, platform: str | None, feature_id: str | None, direction: str,
+                  window: tuple[dt.datetime, dt.datetime], cfg: AlertsConfig) -> Cause | None:
+    """A volume anomaly of a series: the app versions of its events in the window against the
+    series' normal (the `baseline_days` before). A spike: the values over-represented among the
+    window's events; a drop: among the missing events (normal share × normal volume − what came)."""
+    start, end = window
+    since = start - dt.timedelta(days=cfg.baseline_days)
+    e = wh.engine
+    cond = ["app_version IS NOT NULL"]
+    if platform:
+        cond.append(f"platform = {e.lit(platform)}")
+    if feature_id:  # the series counts its feature and every descendant
+        cond.append(f"(feature_id = {e.lit(feature_id)} OR feature_id LIKE {e.lit(feature_id + '.%')})")
+    where = " AND ".join(cond)
+    events = " UNION ALL ".join(f"SELECT app_version, received_at FROM {t} WHERE {where} AND received_at >= ? "
+                                "AND received_at < ?" for t in ("stg_events", "stg_pending"))
+    rows = wh.query(f"SELECT app_version, SUM(CASE WHEN received_at >= ? THEN 1 ELSE 0 END), "
+                    f"SUM(CASE WHEN received_at < ? THEN 1 ELSE 0 END), MIN(received_at) FROM ({events}) x "
+                    "GROUP BY 1", [start, start, since, end, since, end])
+    now = {v: int(n) for v, n, _, _ in rows}
+    normal = {v: int(b) for v, _, b, _ in rows}
+    first = {v: f for v, _, _, f in rows}
+    normal_total, now_total = sum(normal.values()), sum(now.values())
+    findings: list[Finding] = []
+    what, label = "", "the normal"
+    # the normal rate over the window: a spike's extra events and a drop's missing ones per value
+    spans = max((start - since).total_seconds(), 1) / max((end - start).total_seconds(), 1)
+    if direction in ("up", "spike") and now_total:
+        extra = {v: n - normal.get(v, 0) / spans for v, n in now.items()}
+        total = round(sum(x for x in extra.values() if x > 0))
+        what = "extra events"
+        findings = [Finding("app_version", v, round(x), total, normal.get(v, 0), normal_total, first[v])
+                    for v, x in extra.items() if round(x) > 0]
+    elif normal_total:
+        # a value missing far more than the others stands out against the events that did come
+        # (a uniform outage has every lift near 1)
+        missing = {v: max(0.0, b / spans - now.get(v, 0)) for v, b in normal.items()}
+        total = round(sum(missing.values()))
+        what, label = "missing events", "the events that came"
+        findings = [Finding("app_version", v, round(m), total, now.get(v, 0), now_total, first[v])
+                    for v, m in missing.items() if round(m) > 0]
+    ranked = rank(findings, cfg)
+    changes = window_changes(wh, platform, start, cfg)
+    evidence = (f"SELECT app_version, COUNT(*) FROM stg_events WHERE {where} AND received_at >= "
+                f"{e.lit(f'{start:%Y-%m-%d %H:%M:%S}')} GROUP BY 1 ORDER BY 2 DESC")
+    if not ranked:
+        return Cause("; ".join(changes), "change-only", [], changes, evidence) if changes else None
+    summary = describe(ranked[0], platform, what, label)
+    if changes:
+        summary += "; in the window: " + "; ".join(changes)
+    return Cause(summary, ranked[0].strength, ranked, changes, evidence)
 
 
 def _changes_only(wh: Warehouse, platform: str, load_id: str, cfg: AlertsConfig) -> Cause | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from alerts.body import build_body
 from alerts.cause import Cause, anomaly_cause, batch_cause
-from alerts.definition import Action, Kind
+from alerts.definition import Action, Kind, Result
 from alerts.incidents import (
     LOOKBACK,
     Incident,
@@ -34,6 +34,18 @@ INCIDENT_COLUMNS = ("incident_key", "kind", "scope", "platform", "area", "featur
                     "updated_at")
 
 
+def anomaly_window(r: Result) -> tuple[dt.datetime, dt.datetime]:
+    """The bucket the detector judged (detail bucket_start + bucket_seconds), else the hour before the check."""
+    start, seconds = r.detail.get("bucket_start"), r.detail.get("bucket_seconds")
+    if start and seconds:
+        try:
+            begin = clock.parse_instant(str(start))
+            return begin, begin + dt.timedelta(seconds=float(seconds))
+        except ValueError:
+            pass
+    return r.checked_at - dt.timedelta(hours=1), r.checked_at
+
+
 def likely_cause(wh: Warehouse, reg: Registry | None, inc: Incident, settings: Settings) -> Cause | None:
     if reg is None:
         return None
@@ -43,7 +55,9 @@ def likely_cause(wh: Warehouse, reg: Registry | None, inc: Incident, settings: S
         return batch_cause(wh, reg, inc.latest_batch, inc.platform, [r.check_name for r in failing],
                            [r.detail for r in failing], cfg)
     if inc.kind is Kind.anomaly and inc.opened_at:
-        return anomaly_cause(wh, inc.platform, inc.opened_at, cfg)
+        root = inc.root
+        return anomaly_cause(wh, root.platform, root.feature_id, str(root.detail.get("direction") or ""),
+                             anomaly_window(root), cfg)
     return None
 
 
