@@ -18,7 +18,7 @@ from warehouse.session import Warehouse
 PLATFORM_NAMES = {"web": "web", "ios": "iOS", "android": "Android", "backend": "backend"}
 # Reason codes of the pipeline (SEMANTICS); a check naming one of them fails on those lines.
 REASONS = ("invalid_json", "missing_event_id", "missing_user_id", "missing_workspace_id", "missing_feature",
-           "missing_timestamp", "unknown_feature", "invalid_timestamp", "too_late")
+           "missing_timestamp", "missing_field", "unknown_feature", "invalid_timestamp", "too_late")
 
 
 @dataclass(frozen=True)
