@@ -20,6 +20,8 @@ from pydantic_settings import (
 )
 
 from config.alerts import AlertsConfig
+from config.detector import DetectorConfig
+from config.trust import TrustConfig
 
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
@@ -47,6 +49,10 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(None, description="Slack Web API base URL (a proxy, a test server); "
                                                         "default https://slack.com/api/")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Incidents and Slack alerts ([alerts])")
+    trust: TrustConfig = Field(default_factory=TrustConfig,
+                               description="Trust scores: weights, grade bands, followed features (docs/trust.md)")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig,
+                                     description="The seasonal volume-anomaly detector ([detector] section)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_SLACK_WEBHOOK_URL,
     # NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
