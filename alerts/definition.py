@@ -133,6 +133,11 @@ SEVERITY_RULES: tuple[SeverityRule, ...] = (
 
 
 def severity_of(result: Result) -> SeverityRule:
+    """The first matching rule; the detector's own severity of an anomaly (detail.severity, e.g.
+    critical for a platform near zero) wins over the rule."""
+    said = result.detail.get("severity")
+    if result.kind is Kind.anomaly and said in Severity.__members__:
+        return SeverityRule(Severity(said), f"the detector rated it {said}", kind=Kind.anomaly)
     for rule in SEVERITY_RULES:
         if rule.kind is not None and rule.kind != result.kind:
             continue

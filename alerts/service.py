@@ -35,12 +35,15 @@ INCIDENT_COLUMNS = ("incident_key", "kind", "scope", "platform", "area", "featur
 
 
 def anomaly_window(r: Result) -> tuple[dt.datetime, dt.datetime]:
-    """The bucket the detector judged (detail bucket_start + bucket_seconds), else the hour before the check."""
-    start, seconds = r.detail.get("bucket_start"), r.detail.get("bucket_seconds")
-    if start and seconds:
+    """The buckets the detector found anomalous (detail first_anomalous_bucket .. last_anomalous_bucket,
+    hourly buckets), else the hour before the check."""
+    first, last = r.detail.get("first_anomalous_bucket"), r.detail.get("last_anomalous_bucket")
+    seconds = float(r.detail.get("bucket_seconds") or 3600)
+    if first:
         try:
-            begin = clock.parse_instant(str(start))
-            return begin, begin + dt.timedelta(seconds=float(seconds))
+            begin = clock.parse_instant(str(first))
+            end = clock.parse_instant(str(last)) if last else begin
+            return begin, end + dt.timedelta(seconds=seconds)
         except ValueError:
             pass
     return r.checked_at - dt.timedelta(hours=1), r.checked_at
@@ -122,6 +125,15 @@ def send_due(wh: Warehouse, settings: Settings | None = None, transport: Transpo
     settings = settings or wh.settings
     res: SendSummary = _send_due(wh, settings, transport or transport_for(settings))
     return res.as_dict()
+
+
+def notify_after_checks(wh: Warehouse, reg: Registry | None, say: Callable[[str], Any]) -> None:
+    """What a command calls after writing check results (`nova run`, `nova monitor`): the data work
+    is committed by then, so an alerting problem is reported and never undoes it."""
+    try:
+        notify(wh, reg, say=say)
+    except Exception as exc:  # the outbox keeps what was not sent
+        say(f"alerts: {type(exc).__name__}: {exc} (run `nova alerts send` again)")
 
 
 def notify(wh: Warehouse, reg: Registry | None, settings: Settings | None = None,

@@ -158,12 +158,13 @@ class WebhookTransport(Transport):
 
 
 class ConsoleTransport(Transport):
-    """No Slack setting: the plain-text rendering on stdout; the outbox keeps the record."""
+    """No Slack setting: the plain-text rendering on stderr (beside the command's own output, which
+    may be JSON); the outbox keeps the record."""
 
     name = "console"
 
     def __init__(self, write: Callable[[str], Any] | None = None):
-        self.write = write or (lambda s: print(s, file=sys.stdout, flush=True))
+        self.write = write or (lambda s: print(s, file=sys.stderr, flush=True))
 
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None, token: str,
              thread_ts: str | None = None) -> tuple[str | None, str | None]:

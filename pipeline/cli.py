@@ -55,16 +55,10 @@ def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
 
 
 def _alerts(wh: Warehouse, reg: Registry) -> None:
-    """Incidents from the checks just run, then the alerts that are due (docs/alerts.md). The data
-    work is committed by now: an alerting problem is reported, it does not undo the run."""
-    from alerts.service import notify
+    """Incidents from the checks just run, then the alerts that are due (docs/alerts.md)."""
+    from alerts.service import notify_after_checks
 
-    try:
-        notify(wh, reg, say=lambda s: out.print(s, highlight=False, markup=False))
-    except NovaError:
-        raise
-    except Exception as exc:  # the run's data stands; the outbox keeps what was not sent
-        out.print(f"[red]alerts: {type(exc).__name__}: {exc}[/] (run `nova alerts send` again)")
+    notify_after_checks(wh, reg, lambda s: out.print(s, highlight=False, markup=False))
 
 
 def register(app: typer.Typer) -> None:

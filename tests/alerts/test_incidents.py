@@ -174,3 +174,16 @@ def test_a_failure_that_recovered_before_anyone_looked_opens_nothing(wh: Any, re
     anomaly(wh, "feature=editor.comments", "passed", T0 + H, platform="ios", feature_id="editor.comments")
     anomaly(wh, "feature=editor.text", "passed", T0 + H, platform="ios", feature_id="editor.text")
     assert step(wh, registry, T0 + H) == {"opened": [], "updated": [], "resolved": [], "enqueued": 0}
+
+
+def test_detector_rows_as_written_by_nova_monitor(wh: Any, registry: Any) -> None:
+    detail = {"direction": "drop", "severity": "critical", "expected": 900.0, "lower": 600.0, "upper": 1200.0,
+              "score": -12.0, "first_anomalous_bucket": "2026-11-25T12:00:00",
+              "last_anomalous_bucket": "2026-11-25T13:00:00", "anomalous_buckets": 2}
+    result(wh, "volume_anomaly", "failed", T0, source="detector", scope_type="series", scope="platform=ios",
+           platform="ios", value=3, normal=900, detail=detail)
+    result(wh, "volume_anomaly", "failed", T0, source="detector", scope_type="series", scope="area=editor",
+           feature_id="editor", value=400, normal=700, detail=detail | {"severity": "high"})
+    assert step(wh, registry, T0)["opened"] == ["anomaly:platform=ios:20261125T1400"]
+    inc = incidents(wh)["anomaly:platform=ios:20261125T1400"]
+    assert (inc["severity"], inc["title"]) == ("critical", "Volume drop on iOS")  # the detector's rating

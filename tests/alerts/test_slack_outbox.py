@@ -184,7 +184,7 @@ def test_without_slack_alerts_go_to_the_console_and_the_outbox(wh: Any, registry
     assert isinstance(transport_for(s), ConsoleTransport)
     fail(wh, registry, T0)
     assert send(wh, s, T0)["sent"] == 1
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err
     assert "[CRITICAL] iOS batch held" in printed and "Run: nova batches release L1/ios" in printed
     assert [(r["state"], r["transport"]) for r in rows(wh)] == [("sent", "console")]
 
