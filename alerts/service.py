@@ -115,6 +115,8 @@ def _save(wh: Warehouse, inc: Incident, title: str, what: str, team: str | None,
         "body": body, "cause": json.dumps(inc.cause) if inc.cause else None,
         "members": json.dumps([result_to_json(r) for r in inc.members.values()]), "updated_at": now,
     }
+    # kept across rewrites: set by a person (the detector learns days acknowledged as expected)
+    values["acknowledged_as"] = wh.scalar("SELECT acknowledged_as FROM incidents WHERE incident_key = ?", [inc.key])
     wh.execute("DELETE FROM incidents WHERE incident_key = ?", [inc.key])
     wh.execute(f"INSERT INTO incidents ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
                list(values.values()))

@@ -187,3 +187,12 @@ def test_detector_rows_as_written_by_nova_monitor(wh: Any, registry: Any) -> Non
     assert step(wh, registry, T0)["opened"] == ["anomaly:platform=ios:20261125T1400"]
     inc = incidents(wh)["anomaly:platform=ios:20261125T1400"]
     assert (inc["severity"], inc["title"]) == ("critical", "Volume drop on iOS")  # the detector's rating
+
+
+def test_an_acknowledgement_survives_updates(wh: Any, registry: Any) -> None:
+    anomaly(wh, "platform=ios", "failed", T0, platform="ios")
+    step(wh, registry, T0)
+    wh.execute("UPDATE incidents SET acknowledged_as = 'expected'")
+    anomaly(wh, "platform=ios", "failed", T0 + H, platform="ios")
+    assert step(wh, registry, T0 + H)["updated"] == ["anomaly:platform=ios:20261125T1400"]
+    assert incidents(wh)["anomaly:platform=ios:20261125T1400"]["acknowledged_as"] == "expected"
