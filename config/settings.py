@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.daemon import DaemonConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
 
@@ -27,7 +29,7 @@ def config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NOVA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOVA_", extra="ignore", env_nested_delimiter="__")
 
     warehouse_url: str = Field("duckdb:///.nova/warehouse.duckdb", description="SQLAlchemy URL of the warehouse")
     landing_path: str = Field("data/landing", description="Landing folder or s3://bucket/prefix")
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
+    daemon: DaemonConfig = Field(DaemonConfig(), description="The service: job intervals, retries, readers, "
+                                                             "service levels ([daemon]; NOVA_DAEMON__<NAME>)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")

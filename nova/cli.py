@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "pipeline.snowflake_cli",
     "monitors.cli",
     "alerts.cli",
+    "service.cli",
     "nova.demo",
 )
 

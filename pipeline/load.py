@@ -74,8 +74,13 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
     t0 = time.perf_counter()
     recover_interrupted(wh)
     known = {(p, s, c) for p, s, c in wh.query("SELECT file_path, size_bytes, checksum FROM load_ledger")}
-    files = list(landing.files())
+    # A file with the path, size and modification time of a ledger row is that file: skipped without
+    # reading it, so a pass every few seconds (the daemon) costs a listing, not a re-read of the landing.
+    seen = {(p, s, m) for p, s, m in wh.query("SELECT file_path, size_bytes, file_mtime FROM load_ledger")}
+    all_files = list(landing.files())
+    files = [f for f in all_files if (f.rel_path, f.size, f.mtime) not in seen]
     result = LoadResult(load_id=None)
+    result.files_skipped = len(all_files) - len(files)
     if not files:
         return result
     load_id = new_load_id()

@@ -126,6 +126,12 @@ TABLES: tuple[Table, ...] = (
         ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
         ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
     ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON)."),
+    Table("service_runs", (
+        ("run_id", "text"), ("job", "text"), ("started_at", "ts"), ("finished_at", "ts"), ("seconds", "float"),
+        ("outcome", "text"), ("attempt", "int"), ("error", "text"), ("summary", "text"), ("pid", "int"),
+        ("host", "text"),
+    ), "ops", doc="One row per job run of the service (`nova daemon`): outcome ok / failed / timeout / killed / "
+                  "abandoned; attempt counts consecutive failures; summary is JSON (docs/service.md)."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),
