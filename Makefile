@@ -10,7 +10,10 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install lock demo test lint bench clean
+AIRFLOW := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW)/.installed
+
+.PHONY: install lock demo test lint bench clean airflow-env
 
 install: $(STAMP)
 
@@ -29,10 +32,18 @@ $(STAMP): pyproject.toml uv.lock $(UV)
 lock: $(UV)
 	$(UV) lock --upgrade --python $(PYTHON)
 
+# Airflow 3 in an environment of its own (it cannot share one with the project), every package pinned.
+airflow-env: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): requirements-airflow.txt $(UV)
+	@$(UV) venv -q --allow-existing --python $(PYTHON) $(AIRFLOW)
+	@VIRTUAL_ENV=$(AIRFLOW) $(UV) pip install -q -r requirements-airflow.txt
+	@touch $(AIRFLOW_STAMP)
+
 demo: install
 	$(BIN)/nova demo
 
-test: install
+test: install airflow-env
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
@@ -44,4 +55,4 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf .nova data/landing data/demo
+	rm -rf .nova data/landing data/demo $(AIRFLOW)
