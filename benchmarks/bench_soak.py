@@ -242,6 +242,8 @@ def main() -> int:
     ap.add_argument("--results", type=Path, default=RESULTS, help="JSON file the figures are merged into.")
     ap.add_argument("--no-results", action="store_true", help="Print only; write no results file.")
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--generate-only", action="store_true", help="Write the pool into --work and stop (a later "
+                                                                 "run with the same options reuses it).")
     args = ap.parse_args()
 
     seconds = args.minutes * 60
@@ -268,6 +270,8 @@ def main() -> int:
         shutil.rmtree(pool, ignore_errors=True)
         files = generate_pool(pool, events, args.seed, lines_per_file)
         index.write_text(json.dumps([(str(p.relative_to(pool)), n) for p, n in files]))
+    if args.generate_only:
+        return 0
     # The generator spreads a day's calls over its hours; the soak delivers them in arrival order, compressed.
 
     stop = threading.Event()
@@ -275,6 +279,16 @@ def main() -> int:
     t_start = time.time()
     daemon = subprocess.Popen([sys.executable, "-m", "nova.cli", "daemon", "--log-file", str(work / "daemon.log")],
                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The writer starts once the daemon is up and its job process warm (its first load done): the soak
+    # measures the steady state, not the daemon's start (quoted apart as startup_s).
+    heartbeat = None
+    while time.time() - t_start < 300 and daemon.poll() is None:
+        beats = list((work / "state").glob("daemon-*.json"))
+        heartbeat = json.loads(beats[0].read_text() or "{}") if beats else None
+        if heartbeat and (heartbeat.get("jobs", {}).get("load", {}).get("last_outcome") == "ok"):
+            break
+        time.sleep(0.5)
+    startup = time.time() - t_start
     writer = Writer(files, pool, work / "landing", args.rate, seconds)
     threads = [writer, threading.Thread(target=readers.bi, daemon=True), threading.Thread(target=readers.cli,
                                                                                         daemon=True)]
@@ -312,8 +326,10 @@ def main() -> int:
     fr = freshness(Settings(), writer.delivered)
     wall = time.time() - t_start
     d_rss = [s["daemon_rss_mb"] for s in samples if s["daemon_rss_mb"]]
-    half = len(d_rss) // 2
-    growth = round(statistics.mean(d_rss[half:]) - statistics.mean(d_rss[:half]), 1) if half else None
+    # Growth: the second half of the run against the first, both after the start-up.
+    steady = [s["daemon_rss_mb"] for s in samples if s["t_s"] >= startup + 10 and s["daemon_rss_mb"]]
+    half = len(steady) // 2
+    growth = round(statistics.mean(steady[half:]) - statistics.mean(steady[:half]), 1) if half else None
     waits = readers.bi_waits + readers.cli_waits
     res = {
         "minutes": args.minutes, "rate_events_per_s": args.rate,
@@ -334,7 +350,8 @@ def main() -> int:
         "daemon_rss_mb_first": d_rss[0] if d_rss else None, "daemon_rss_mb_last": d_rss[-1] if d_rss else None,
         "daemon_rss_mb_max": max(d_rss) if d_rss else None, "daemon_rss_growth_mb": growth,
         "jobs_rss_mb_max": max((s["jobs_rss_mb"] for s in samples), default=None),
-        "cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "cpu_cores_used": round(cpu / wall, 2),
+        "startup_s": round(startup, 1), "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
+        "cpu_cores_used": round(cpu / wall, 2),
         "load_avg_1m_mean": round(statistics.mean(s["load_avg_1m"] for s in samples), 2) if samples else None,
         "load_avg_1m_max": round(max(s["load_avg_1m"] for s in samples), 2) if samples else None,
         "cores": os.cpu_count(), "daemon_exit_code": daemon_rc,

@@ -26,7 +26,7 @@ class DaemonConfig(BaseModel):
     heartbeat_interval_s: int = Field(5, ge=1, description="Seconds between heartbeat writes to the state file")
     heartbeat_stale_s: int = Field(60, ge=1, description="`nova status` calls the daemon down when its heartbeat "
                                                          "is older than this")
-    reader_wait_s: float = Field(60.0, ge=0, description="Readers (batches list, query, reconcile, status...) "
+    reader_wait_s: float = Field(300.0, ge=0, description="Readers (batches list, query, reconcile, status...) "
                                                          "wait up to this long for the daemon's current job to "
                                                          "release the DuckDB file")
     reader_priority_s: float = Field(20.0, ge=0, description="The daemon holds its next job back up to this long "
