@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(batches, name="batches")
 
     @batches.command("list")
-    def b_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def b_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
         """Every batch with its state and line count."""
         with open_reader() as wh:
             rows = wh.query_dicts("SELECT load_id, state, file_count, line_count, created_at, checks, note "
@@ -193,7 +193,8 @@ def _register_validate() -> None:
 
     @contracts_app.command("validate")
     def validate_cmd(
-        file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).")],
+        file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).",
+                                             exists=True, dir_okay=False, readable=True)],
         platform: Annotated[str, typer.Option("--platform", "-p", help="web, ios, android or backend.")],
         as_json: Annotated[bool, typer.Option("--json", help="One verdict per line as JSON.")] = False,
     ) -> None:

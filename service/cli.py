@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         retention, each on its interval from the [daemon] settings (docs/service.md).
 
         One daemon per warehouse: a second one names the process holding the lock and exits 3. Jobs
-        run one at a time, each in its own process that holds the DuckDB file only while it runs, so
+        run one at a time in a job process of their own, which holds the DuckDB file only while a job runs, so
         readers (`nova batches list`, `nova query`, BI tools) get in between jobs. A failed job is
         logged, recorded in service_runs and check_results (the alerting picks it up) and retried
         with a doubling delay. SIGTERM or Ctrl-C stops gracefully (the current step finishes within

@@ -1,6 +1,10 @@
 """The soak benchmark in one minute at a low rate: the daemon keeps up with arriving files, every
 file is loaded and curated, readers (in-process and the CLI) never get an error while it runs, and
-the figures land in the results file. Speed is not asserted here (the 10-minute run is quoted)."""
+the figures land in the results file. Speed is not asserted here (the 10-minute run is quoted).
+
+It lives here rather than in tests/e2e: `make test-clock` reruns tests/e2e twice under faketime, and
+the soak is the costliest test of the suite; its times are all relative (arrival → loaded), so a
+shifted clock changes nothing it measures."""
 
 from __future__ import annotations
 
