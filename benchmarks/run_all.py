@@ -14,7 +14,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ARGS = {"bench_ingest.py": ["--floors"]}
 QUICK_ARGS = {"bench_ingest.py": ["--events", "100000", "--floors"], "bench_generate.py": ["--events", "100000"],
-              "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"]}
+              "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"],
+              # the quick soak does not overwrite the quoted 10-minute figures
+              "bench_soak.py": ["--minutes", "0.5", "--rate", "200", "--load-every", "2", "--run-every", "5",
+                                "--drain", "20", "--no-results"]}
 
 
 def main() -> int:
