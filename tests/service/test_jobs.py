@@ -71,3 +71,13 @@ def test_steps_get_their_arguments_by_name(tmp_path) -> None:
     finally:
         del sys.modules["fake_step_mod"]
     assert seen["wh"] == "WH" and seen["settings"] == "S" and seen["now"] is not None and seen["other"] == 7
+
+
+def test_every_daemon_setting_is_documented_and_in_both_config_files() -> None:
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "configuration.md").read_text()
+    tomls = [(REPO / "config" / name).read_text() for name in ("local.toml", "production.example.toml")]
+    for name, field in DaemonConfig.model_fields.items():
+        assert f"`daemon.{name}`" in doc and field.description, name
+        assert all(f"\n{name} = " in t for t in tomls), name
