@@ -7,6 +7,9 @@ from pydantic import BaseModel, Field
 
 class DaemonConfig(BaseModel):
     load_interval_s: int = Field(15, ge=1, description="Seconds between load passes (new landing files → raw)")
+    load_max_mb: int = Field(500, ge=0, description="A load job takes at most this many MB of new files, oldest "
+                                                     "first (0: no limit): short jobs behind a backlog keep "
+                                                     "readers' waits short")
     run_interval_s: int = Field(60, ge=1, description="Seconds between stage → gate → curate runs; the monitor "
                                                       "round follows each run")
     alerts_interval_s: int = Field(60, ge=1, description="Seconds between alert rounds (incidents, then sending)")

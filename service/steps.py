@@ -21,6 +21,6 @@ def load(wh: Warehouse, settings: Settings) -> Any:
     root = settings.landing_path
     if not root.startswith("s3://") and not Path(root).exists():
         return {"note": f"landing path {root} does not exist yet: nothing to load"}
-    res = run_load(wh, Landing(root))
+    res = run_load(wh, Landing(root), max_bytes=settings.daemon.load_max_mb * 1_000_000 or None)
     return {"load_id": res.load_id, "files": res.files_loaded, "lines": res.lines,
             "skipped": res.files_skipped, "seconds": round(res.seconds, 2)}
