@@ -281,6 +281,9 @@ class Daemon:
             now = time.monotonic()
             if now > deadline:
                 self._retire("kill")
+                if terminated:  # a step inside one long SQL statement handles SIGTERM only when it returns
+                    return {"outcome": "abandoned", "error": "still running 15 s after SIGTERM: killed (nothing "
+                            "of the step was committed; the next start redoes it)"}, proc.pid
                 return {"outcome": "timeout", "error": f"killed after {timeout_s:.0f}s (job timeout)"}, proc.pid
             if abandonable and not terminated and self.stopping.is_set() and (
                     self.abandon_now.is_set() or now > self.stop_deadline):
