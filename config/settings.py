@@ -20,6 +20,8 @@ from pydantic_settings import (
 )
 
 from config.daemon import DaemonConfig
+from config.detector import DetectorConfig
+from config.trust import TrustConfig
 
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
@@ -46,6 +48,10 @@ class Settings(BaseSettings):
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
     daemon: DaemonConfig = Field(DaemonConfig(), description="The service: job intervals, retries, readers, "
                                                              "service levels ([daemon]; NOVA_DAEMON__<NAME>)")
+    trust: TrustConfig = Field(default_factory=TrustConfig,
+                               description="Trust scores: weights, grade bands, followed features (docs/trust.md)")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig,
+                                     description="The seasonal volume-anomaly detector ([detector] section)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")

@@ -120,12 +120,23 @@ TABLES: tuple[Table, ...] = (
         ("area", "text"), ("feature_id", "text"), ("batch_id", "text"), ("severity", "text"),
         ("state", "text"), ("title", "text"), ("summary", "text"), ("likely_cause", "text"),
         ("owner_team", "text"), ("opened_at", "ts"), ("last_seen_at", "ts"), ("resolved_at", "ts"),
-        ("result_ids", "text"), ("snoozed_until", "ts"),
-    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause."),
+        ("result_ids", "text"), ("snoozed_until", "ts"), ("acknowledged_as", "text"),
+    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause; "
+                  "acknowledged_as = 'expected' teaches the volume detector that the day was expected."),
+    Table("volume_expectations", (
+        ("scope", "text"), ("bucket_start", "ts"), ("bucket_seconds", "int"), ("value", "float"),
+        ("expected", "float"), ("lower", "float"), ("upper", "float"), ("confidence", "text"),
+        ("score", "float"), ("p_value", "float"), ("direction", "text"), ("anomalous", "bool"),
+        ("episode_start", "ts"), ("judged", "bool"), ("computed_at", "ts"),
+    ), "ops", cluster_by=("bucket_start",),
+        doc="The volume detector's expectation per series and bucket: judged buckets (value, band, score, "
+            "anomalous) and forecasts of the next buckets (judged = false, value NULL) for the gate and charts."),
     Table("trust_scores", (
         ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
-        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
-    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON)."),
+        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"), ("label", "text"),
+    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON); "
+                  "one row per (day, scope_type, scope), replaced when the day is scored again. "
+                  "The view trust_scores_latest holds each scope's latest day."),
     Table("service_runs", (
         ("run_id", "text"), ("job", "text"), ("started_at", "ts"), ("finished_at", "ts"), ("seconds", "float"),
         ("outcome", "text"), ("attempt", "int"), ("error", "text"), ("summary", "text"), ("pid", "int"),
