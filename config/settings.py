@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from config.alerts import AlertsConfig
+from config.daemon import DaemonConfig
 from config.detector import DetectorConfig
 from config.trust import TrustConfig
 
@@ -31,7 +32,7 @@ def config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NOVA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOVA_", extra="ignore", env_nested_delimiter="__")
 
     warehouse_url: str = Field("duckdb:///.nova/warehouse.duckdb", description="SQLAlchemy URL of the warehouse")
     landing_path: str = Field("data/landing", description="Landing folder or s3://bucket/prefix")
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(None, description="Slack Web API base URL (a proxy, a test server); "
                                                         "default https://slack.com/api/")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Incidents and Slack alerts ([alerts])")
+    daemon: DaemonConfig = Field(DaemonConfig(), description="The service: job intervals, retries, readers, "
+                                                             "service levels ([daemon]; NOVA_DAEMON__<NAME>)")
     trust: TrustConfig = Field(default_factory=TrustConfig,
                                description="Trust scores: weights, grade bands, followed features (docs/trust.md)")
     detector: DetectorConfig = Field(default_factory=DetectorConfig,

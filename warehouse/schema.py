@@ -149,6 +149,12 @@ TABLES: tuple[Table, ...] = (
     ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON); "
                   "one row per (day, scope_type, scope), replaced when the day is scored again. "
                   "The view trust_scores_latest holds each scope's latest day."),
+    Table("service_runs", (
+        ("run_id", "text"), ("job", "text"), ("started_at", "ts"), ("finished_at", "ts"), ("seconds", "float"),
+        ("outcome", "text"), ("attempt", "int"), ("error", "text"), ("summary", "text"), ("pid", "int"),
+        ("host", "text"),
+    ), "ops", doc="One row per job run of the service (`nova daemon`): outcome ok / failed / timeout / killed / "
+                  "abandoned; attempt counts consecutive failures; summary is JSON (docs/service.md)."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),
