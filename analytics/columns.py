@@ -104,5 +104,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
                       "held batches and incidents, late data) took off.",
         "reasons": "JSON array: why points were taken off, in plain words, largest first.",
         "computed_at": "When the score was computed (UTC); a day is rescored while its data still changes.",
+        "label": "The scope as people read it (a table name, a platform's name, a feature's display name), for "
+                 "dashboards.",
     },
 }
+# Each scope's latest scored day: the same columns (a view the trust job creates with its first scores).
+COLUMN_DOCS["trust_scores_latest"] = {
+    **COLUMN_DOCS["trust_scores"], "day": "The latest day scored for this scope (UTC)."}

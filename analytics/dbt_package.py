@@ -39,6 +39,7 @@ class SourceTable:
     accepted: dict[str, tuple[str, ...]] = field(default_factory=dict)
     loaded_at: str | None = None  # freshness column; None: no freshness (see docs/querying.md)
     freshness: str = "curated"  # which service level: curated or trust
+    tested: bool = True  # False: described only (the relation may not exist yet)
     doc_extra: str = ""
 
 
@@ -76,9 +77,13 @@ SOURCES: tuple[SourceTable, ...] = (
     SourceTable("trust_scores", ("day", "scope_type", "scope"), not_null=("score", "grade"), feature_column=None,
                 accepted={"scope_type": ("area", "feature", "platform", "table")},
                 expressions=("score >= 0 and score <= 100",), loaded_at="computed_at", freshness="trust"),
+    # created by the trust job with its first scores: described, not tested, so a build never needs it
+    SourceTable("trust_scores_latest", ("scope_type", "scope"), feature_column=None, tested=False),
 )
 VIEW_DOCS = {"feature_adoption_by_workspace": "Adoption of each feature (every catalog level) in each workspace "
-                                              "per week and month, all platforms together."}
+                                              "per week and month, all platforms together.",
+             "trust_scores_latest": "Each scope's latest trust score (a view over trust_scores, created by the "
+                                    "trust job with its first scores): today's grade for a dashboard tile."}
 
 
 def table_doc(name: str) -> str:
@@ -119,7 +124,7 @@ def _source_table(t: SourceTable, reg: Registry, cfg: DbtConfig) -> dict[str, An
         if t.feature_column == col:
             tests.append(_test("relationships", to=f"source('{SOURCE}', 'dim_feature')", field="feature_id"))
         entry: dict[str, Any] = {"name": col, "description": docs[col]}
-        if tests:
+        if tests and t.tested:
             entry["data_tests"] = tests
         columns.append(entry)
     table_tests: list[Any] = []
@@ -136,7 +141,7 @@ def _source_table(t: SourceTable, reg: Registry, cfg: DbtConfig) -> dict[str, An
             warn = {"count": cfg.curated_warn_after_minutes, "period": "minute"}
             error = {"count": cfg.curated_error_after_minutes, "period": "minute"}
         out["config"] = {"loaded_at_field": t.loaded_at, "freshness": {"warn_after": warn, "error_after": error}}
-    if table_tests:
+    if table_tests and t.tested:
         out["data_tests"] = table_tests
     out["columns"] = columns
     return out

@@ -43,7 +43,9 @@ COMMAND_MODULES = (
     "pipeline.ops_cli",
     "pipeline.snowflake_cli",
     "monitors.cli",
+    "monitors.trust_cli",
     "alerts.cli",
+    "service.cli",
     "analytics.cli",
     "nova.demo",
 )
