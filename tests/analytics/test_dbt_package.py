@@ -52,6 +52,10 @@ def test_view_columns_documented_are_the_views_columns(wh, registry, landing) ->
     load_and_run(wh, registry, landing)
     for view in VIEWS:
         assert [r["column_name"] for r in wh.query_dicts(f"DESCRIBE {view}")] == table_columns(view)
+    from monitors.trust.compute import LATEST_VIEW, ensure_latest_view
+
+    ensure_latest_view(wh)  # the trust job's view, described in the package
+    assert {r["column_name"] for r in wh.query_dicts(f"DESCRIBE {LATEST_VIEW}")} == set(table_columns(LATEST_VIEW))
 
 
 def test_invariants_become_tests(registry) -> None:
