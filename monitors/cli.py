@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -38,6 +39,7 @@ def monitor_round(
 
     with open_warehouse() as wh:
         results = detect_volume_anomalies(wh)
+        _alerts(wh, to_stderr=as_json)
     failed = [r for r in results if r["outcome"] == "failed"]
     if as_json:
         print(json.dumps([{**r, "detail": json.loads(r["detail"]), "checked_at": r["checked_at"].isoformat()}
@@ -57,6 +59,22 @@ def monitor_round(
             out.print(table)
     if failed:
         raise typer.Exit(1)
+
+
+def _alerts(wh: object, to_stderr: bool) -> None:
+    """Incidents from this round's results, then the alerts that are due (docs/alerts.md). The
+    registry only routes and explains: without a valid one the alerts still go out."""
+    from alerts.service import notify_after_checks
+    from config import get_settings
+    from contracts.registry import load_registry
+
+    try:
+        reg = load_registry(get_settings().contracts_path)
+    except Exception:
+        reg = None
+    say = (lambda s: print(s, file=sys.stderr)) if to_stderr else (lambda s: out.print(s, highlight=False,
+                                                                                         markup=False))
+    notify_after_checks(wh, reg, say)  # type: ignore[arg-type]
 
 
 add_backtest(monitor_app)

@@ -45,6 +45,8 @@ COMMAND_MODULES = (
     "monitors.cli",
     "monitors.trust_cli",
     "alerts.cli",
+    "service.cli",
+    "analytics.cli",
     "nova.demo",
 )
 
