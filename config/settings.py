@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.monitor import MonitorConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
 
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig,
+                                   description="Gate thresholds and table checks ([monitor] section)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")

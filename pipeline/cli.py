@@ -17,7 +17,7 @@ from pipeline.curate import curate, plan
 from pipeline.landing import Landing
 from pipeline.load import load as run_load
 from pipeline.reconcile import adds_up, reconcile
-from pipeline.stage import gate, promote, replay_quarantine, stage
+from pipeline.stage import BLOCKING_CHECKS, gate, promote, replay_quarantine, stage
 from warehouse.session import Warehouse, open_warehouse
 
 out = Console()
@@ -46,12 +46,18 @@ def _claim_snowflake(wh: Warehouse) -> None:
 
 
 def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
-    """stage → gate → promote → curate: one incremental pass (what `nova run` does)."""
+    """stage → gate → promote → curate → curated-table checks: one incremental pass (`nova run`)."""
+    # The monitor's gate and curated-table checks (monitors/ reads what pipeline/ stored; the
+    # command layer wires them in, so pipeline/ itself never imports monitors/).
+    from monitors.gate import gate_checks
+    from monitors.invariants import check_touched
+
     staged = stage(wh, reg)
-    decided = gate(wh)
+    decided = gate(wh, checks=[gate_checks, *(c for c in BLOCKING_CHECKS if c is not gate_checks)])
     promoted = promote(wh)
     curated = curate(wh, reg)
-    return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated}
+    invariants = check_touched(wh, curated.scope)
+    return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated, "invariants": invariants}
 
 
 def register(app: typer.Typer) -> None:
@@ -96,8 +102,12 @@ def register(app: typer.Typer) -> None:
         s, p = res["staged"], res["promoted"]
         out.print(f"staged {len(s.batches)} batch(es): {s.lines:,} lines → {s.valid:,} valid, {s.ignored:,} ignored, "
                   f"{sum(s.quarantined.values()):,} quarantined {dict(sorted(s.quarantined.items()))}")
-        for load_id, state in res["gate"].items():
-            out.print(f"gate: {load_id} {state}")
+        for batch_id, state in res["gate"].items():
+            if state != "promoted":
+                out.print(f"gate: [bold]{batch_id} {state}[/] (see `nova batches show {batch_id}`)")
+        promoted = sum(1 for st in res["gate"].values() if st == "promoted")
+        if res["gate"]:
+            out.print(f"gate: {promoted} of {len(res['gate'])} batch(es) promoted")
         out.print(f"promoted {len(p.batches)} batch(es): {p.kept:,} kept, {p.duplicates:,} duplicates, "
                   f"{p.taken_over:,} earlier copies took over")
         out.print(f"curated: {res['curated']}")
@@ -113,12 +123,13 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print(json.dumps(rec["total"] | {"loads": rec["loads"]}, indent=2, default=str))
         else:
-            t = Table("load", "state", "received", "staged", "duplicate", "ignored", "held", "quarantined",
-                      "pending", "erased", title="reconcile")
+            t = Table("load", "state", "received", "staged", "duplicate", "ignored", "held", "dropped",
+                      "quarantined", "pending", "erased", title="reconcile")
             for r in [*rec["loads"], {"load_id": "[bold]total", "state": "", **rec["total"]}]:
                 q = r["quarantined"]
                 t.add_row(r["load_id"], r["state"], *(f"{r[k]:,}" for k in ("received", "staged", "duplicate",
-                          "ignored", "held")), f"{sum(q.values()):,}", f"{r['pending']:,}", f"{r['erased']:,}")
+                          "ignored", "held", "dropped")), f"{sum(q.values()):,}", f"{r['pending']:,}",
+                          f"{r['erased']:,}")
             out.print(t)
             if rec["total"]["quarantined"]:
                 out.print("quarantined by reason: " + ", ".join(
@@ -164,25 +175,6 @@ def register(app: typer.Typer) -> None:
         out.print(f"replayed {res.lines:,} lines of {reason}: {res.valid:,} now valid, {res.ignored:,} ignored, "
                   f"still quarantined {dict(sorted(res.quarantined.items()))}; "
                   f"{after['promoted'].kept:,} kept, {after['promoted'].duplicates:,} duplicates")
-
-    batches = typer.Typer(help="Batches (one per load): list them, release or drop a held one.",
-                          no_args_is_help=True)
-    app.add_typer(batches, name="batches")
-
-    @batches.command("list")
-    def b_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-        """Every batch with its state and line count."""
-        with open_warehouse() as wh:
-            rows = wh.query_dicts("SELECT load_id, state, file_count, line_count, created_at, checks, note "
-                                  "FROM batches ORDER BY load_id")
-        if as_json:
-            print(json.dumps(rows, default=str, indent=2))
-            return
-        t = Table("load_id", "state", "files", "lines", "created", "note")
-        for r in rows:
-            t.add_row(r["load_id"], r["state"], str(r["file_count"]), f"{r['line_count'] or 0:,}",
-                      str(r["created_at"])[:19], r["note"] or "")
-        out.print(t)
 
     _register_validate()
 
