@@ -28,7 +28,7 @@ class MonitorConfig(BaseModel):
 
     lookback_days: int = Field(7, ge=1, description="days of history that make a scope's recent normal")
     min_history: int = Field(3, ge=1, description="batches of history needed before the normal is used")
-    volume_factor: float = Field(3.0, gt=1, description="volume bound: the hour's median of the lookback / and x this")
+    volume_factor: float = Field(5.0, gt=1, description="volume bound: the hour's median of the lookback / and x this")
     raw_freshness_minutes: float = Field(2, gt=0, description="service level: raw queryable after landing")
     curated_freshness_minutes: float = Field(15, gt=0, description="service level: curated after landing")
     late_share_warn: float = Field(0.10, ge=0, le=1, description="table check: share of late events that warns")

@@ -9,6 +9,7 @@ docs/monitoring.md lists every rule; a test checks it does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -49,7 +50,7 @@ class GateRule:
         return replace(self, **{k: v for k, v in s.model_dump().items() if v is not None})
 
 
-def _reason(code: str, name: str, doc: str, *, floor: float = 0.01, cold: float = 0.02) -> GateRule:
+def _reason(code: str, name: str, doc: str, *, floor: float = 0.02, cold: float = 0.03) -> GateRule:
     return GateRule(name, f"n_{code}", "lines", Comparison.above, floor, 3.0, cold, 100, True, f"reason:{code}", doc)
 
 
@@ -58,14 +59,14 @@ RULES: tuple[GateRule, ...] = (
     _reason("missing_user_id", "null_user_id", "share of in-scope lines without a user id"),
     # Old Android builds send a null workspace on ~1.5 % of events: a healthy normal of its own.
     _reason("missing_workspace_id", "null_workspace_id", "share of in-scope lines without a workspace id",
-            floor=0.02, cold=0.05),
+            floor=0.03, cold=0.05),
     _reason("missing_feature", "null_feature", "share of in-scope lines without a feature"),
     _reason("missing_timestamp", "null_timestamp", "share of in-scope lines without a client time"),
     _reason("unknown_feature", "unknown_feature", "share of in-scope lines whose feature is not in the catalog"),
     _reason("invalid_json", "violation_invalid_json", "share of lines that are not one JSON object"),
     _reason("invalid_timestamp", "violation_invalid_timestamp", "share of lines whose client time cannot be read"),
     _reason("too_late", "violation_too_late", "share of lines that arrived more than 72 h after the event",
-            floor=0.02, cold=0.03),
+            floor=0.03, cold=0.04),
     GateRule("duplicate_rate", "n_duplicate", "valid", Comparison.above, 0.10, 3.0, 0.15, 100, False, "duplicate",
              "share of valid lines whose event id was already received (earlier in the batch or before)"),
     GateRule("clock_drift", "n_drift", "drift_measured", Comparison.above, 0.10, 2.5, 0.25, 100, False, "drift",
@@ -92,11 +93,14 @@ def unknown_check_names(config: MonitorConfig) -> list[str]:
     return sorted(named - set(RULES_BY_NAME))
 
 
-def threshold(rule: GateRule, normal: float | None) -> float:
-    """The scope's threshold: factor x its normal, never below the floor; cold start without a normal."""
-    if normal is None:
-        return rule.cold_start
-    return max(rule.floor, rule.factor * abs(normal))
+def threshold(rule: GateRule, normal: float | None, lines: int = 0) -> float:
+    """The scope's threshold: factor x its normal, never below the floor; cold start without a normal.
+    A share (`per` set) gets the sampling noise of a batch of `lines` on top (3 binomial standard
+    errors), so a small batch is not held for a handful of lines a healthy day also has."""
+    base = rule.cold_start if normal is None else max(rule.floor, rule.factor * abs(normal))
+    if rule.per and lines > 0 and 0 < base < 1:
+        base += 3 * math.sqrt(base * (1 - base) / lines)
+    return base
 
 
 def judge(rule: GateRule, value: float | None, normal: float | None, lines: int,
@@ -110,7 +114,7 @@ def judge(rule: GateRule, value: float | None, normal: float | None, lines: int,
             return Outcome.not_evaluated, None
         lower, upper = bounds
         return (bad if value < lower or value > upper else Outcome.passed), (upper if value > upper else lower)
-    limit = threshold(rule, normal)
+    limit = threshold(rule, normal, lines)
     if rule.comparison is Comparison.deviates:
         return (bad if abs(value - (normal or 0.0)) > limit else Outcome.passed), limit
     return (bad if value > limit else Outcome.passed), limit

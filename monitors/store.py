@@ -57,11 +57,19 @@ def store_results(wh: Warehouse, run_id: str, results: Sequence[CheckResult]) ->
              r.batch_id, r.platform, r.feature_id, _num(r.value), _num(r.threshold), _num(r.normal), r.outcome,
              r.blocking, json.dumps(r.detail, default=str) if r.detail else None, now)
             for i, r in enumerate(results)]
-    if rows:
-        wh.dbapi.cursor().executemany(
-            "INSERT INTO check_results (result_id, run_id, check_name, source, scope_type, scope, batch_id, "
-            "platform, feature_id, value, threshold, normal, outcome, blocking, detail, checked_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(wh, "check_results", ("result_id", "run_id", "check_name", "source", "scope_type", "scope",
+                                      "batch_id", "platform", "feature_id", "value", "threshold", "normal",
+                                      "outcome", "blocking", "detail", "checked_at"), rows)
+
+
+def insert_rows(wh: Warehouse, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                chunk: int = 400) -> None:
+    """Rows in multi-row INSERT statements (a DBAPI executemany sends one statement per row)."""
+    marks = "(" + ", ".join("?" for _ in columns) + ")"
+    for i in range(0, len(rows), chunk):
+        part = rows[i:i + chunk]
+        wh.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(marks for _ in part),
+                   [v for row in part for v in row])
 
 
 def _num(v: float | None) -> float | None:
@@ -70,28 +78,49 @@ def _num(v: float | None) -> float | None:
 
 def put_metrics(wh: Warehouse, rows: Iterable[tuple[str, str, dt.datetime, int, float]], *, add: bool = False) -> None:
     """(metric, scope, bucket_start, bucket_seconds, value) rows; a row of the same key is replaced,
-    or, with `add`, increased (counts of an hour that late loads add to)."""
-    now = clock.now()
+    or, with `add`, increased (counts of an hour that later loads add to). Three statements in all."""
+    merged: dict[tuple[str, str, dt.datetime, int], float] = {}
     for metric, scope, start, seconds, value in rows:
-        key = [metric, scope, start, seconds]
-        old = wh.scalar("SELECT value FROM metric_history WHERE metric = ? AND scope = ? AND bucket_start = ? "
-                        "AND bucket_seconds = ?", key)
-        if old is None:
-            wh.execute("INSERT INTO metric_history (metric, scope, bucket_start, bucket_seconds, value, updated_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", [*key, float(value), now])
-        else:
-            new = float(old) + float(value) if add else float(value)
-            wh.execute("UPDATE metric_history SET value = ?, updated_at = ? WHERE metric = ? AND scope = ? "
-                       "AND bucket_start = ? AND bucket_seconds = ?", [new, now, *key])
+        key = (metric, scope, start, seconds)
+        merged[key] = merged.get(key, 0.0) + float(value) if add else float(value)
+    if not merged:
+        return
+    keys = list(merged)
+    match = " OR ".join("(metric = ? AND scope = ? AND bucket_start = ? AND bucket_seconds = ?)" for _ in keys)
+    params = [v for k in keys for v in k]
+    if add:
+        for metric, scope, start, seconds, old in wh.query(
+                f"SELECT metric, scope, bucket_start, bucket_seconds, value FROM metric_history WHERE {match}", params):
+            merged[(metric, scope, start, int(seconds))] += float(old or 0.0)
+    now = clock.now()
+    wh.execute(f"DELETE FROM metric_history WHERE {match}", params)
+    insert_rows(wh, "metric_history", ("metric", "scope", "bucket_start", "bucket_seconds", "value", "updated_at"),
+                [(*k, v, now) for k, v in merged.items()])
+
+
+def metric_values(wh: Warehouse, metric_prefix: str, since: dt.datetime, *,
+                  bucket_seconds: int = 0) -> dict[tuple[str, str], list[float]]:
+    """Every value of the metrics starting with a prefix since a time, by (metric, scope): one query."""
+    out: dict[tuple[str, str], list[float]] = {}
+    for metric, scope, v in wh.query(
+            "SELECT metric, scope, value FROM metric_history WHERE metric LIKE ? AND bucket_seconds = ? "
+            "AND bucket_start >= ? AND value IS NOT NULL", [metric_prefix + "%", bucket_seconds, since]):
+        out.setdefault((metric, scope), []).append(float(v))
+    return out
+
+
+def median(values: Sequence[float], min_count: int = 1) -> float | None:
+    if len(values) < max(min_count, 1):
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def metric_median(wh: Warehouse, metric: str, scope: str, since: dt.datetime, *, bucket_seconds: int = 0,
                   min_count: int = 1) -> float | None:
     """Median of a metric's values since a time (the scope's recent normal); None below min_count values."""
-    values = sorted(float(v) for (v,) in wh.query(
+    values = [float(v) for (v,) in wh.query(
         "SELECT value FROM metric_history WHERE metric = ? AND scope = ? AND bucket_seconds = ? "
-        "AND bucket_start >= ? AND value IS NOT NULL", [metric, scope, bucket_seconds, since]))
-    if len(values) < min_count:
-        return None
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+        "AND bucket_start >= ? AND value IS NOT NULL", [metric, scope, bucket_seconds, since])]
+    return median(values, min_count)
