@@ -36,6 +36,8 @@ class MonitorConfig(BaseModel):
         3.0, gt=1, description="table check: quarantined lines of the last day vs the daily median of the lookback")
     null_rate_warn: float = Field(0.0, ge=0, le=1, description="table check: share of NULL keys in curated tables")
     soda: bool = Field(True, description="run the Soda contracts generated from our contracts each round")
+    soda_freshness_hours: float = Field(
+        6.0, gt=0, description="Soda freshness: newest received_at of fct_feature_events younger than this")
     checks: dict[str, CheckSettings] = Field(default_factory=dict,
                                              description="per check name, for every platform")
     platforms: dict[str, dict[str, CheckSettings]] = Field(

@@ -142,6 +142,10 @@ class Engine:
     def now(self) -> str:
         return "CURRENT_TIMESTAMP"
 
+    def catalog_name(self, name: str) -> str:
+        """An unquoted identifier as the catalog stores it (what tools that quote names must write)."""
+        return name
+
     # --- row keys -------------------------------------------------------------------------
     @staticmethod
     def key_text(parts: Sequence[str]) -> str:
@@ -341,6 +345,9 @@ class SnowflakeEngine(Engine):
 
     def now(self) -> str:
         return "SYSDATE()"  # UTC TIMESTAMP_NTZ, like every time column
+
+    def catalog_name(self, name: str) -> str:
+        return name.upper()  # unquoted identifiers are stored upper case
 
     def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
         # REGEXP_LIKE anchors the pattern at both ends in Snowflake; REGEXP_INSTR does not.
