@@ -20,9 +20,10 @@ $(UV): requirements-tools.txt
 	@$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt
 	@touch $(UV)
 
-# Exactly the versions in uv.lock (fails if pyproject.toml changed without `make lock`).
+# Exactly the versions in uv.lock (fails if pyproject.toml changed without `make lock`). Bytecode is
+# compiled at install: with PYTHONDONTWRITEBYTECODE set, each process would compile Soda, polars... again.
 $(STAMP): pyproject.toml uv.lock $(UV)
-	@$(UV) sync -q --locked --extra dev --python $(PYTHON)
+	@$(UV) sync -q --locked --extra dev --compile-bytecode --python $(PYTHON)
 	@touch $(STAMP)
 
 # The one command that refreshes the lock: newest versions allowed by pyproject.toml.

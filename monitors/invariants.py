@@ -9,6 +9,7 @@ in memory; every failing invariant is one failed result with its failing rows co
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,7 +91,11 @@ def partition_filter(table: str, scope: Any) -> str | None:
 
 def _frame(wh: Warehouse, sql: str) -> pl.DataFrame:
     if wh.is_duckdb:
-        return wh.native().sql(sql).pl()
+        # Through the session's cursor (`con.sql` refuses while an earlier result is unfetched);
+        # the Arrow result copies a partition once, which is small.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return pl.from_arrow(wh.execute(sql).to_arrow_table())  # type: ignore[return-value]
     return pl.DataFrame(wh.query_dicts(sql))
 
 

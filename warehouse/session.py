@@ -65,6 +65,13 @@ class Warehouse:
         """The DuckDB connection itself (Arrow registration); DuckDB only."""
         return self.dbapi.driver_connection
 
+    def duckdb_cursor(self) -> Any:
+        """A DuckDBPyConnection on the same database (for libraries that need the real class, e.g.
+        Soda): its own handle, so it never meets an unfetched result of the session's; DuckDB only."""
+        wrapper = self.dbapi.driver_connection
+        con = getattr(wrapper, "_ConnectionWrapper__c", wrapper)  # duckdb_engine keeps the connection here
+        return con.cursor()
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cur = self._cursor
         t0 = time.perf_counter() if _LOG_SQL else 0.0
