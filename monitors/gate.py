@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from monitors.checks import RULES, Comparison, GateRule, Outcome, judge, rule_for
+from monitors.checks import RULES, Comparison, GateRule, Outcome, judge, rule_for, unknown_check_names
 from monitors.gate_sql import gate_metrics_sql, hourly_volume_sql
 from monitors.store import CheckResult, median, metric_values, new_run_id, put_metrics, store_results
+from nova.errors import Exit, NovaError
 from pipeline.stage import BLOCKING_CHECKS
 from warehouse import clock
 from warehouse.session import Warehouse
@@ -95,6 +96,9 @@ def _value(rule: GateRule, row: dict[str, Any]) -> tuple[float | None, int]:
 def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None = None) -> list[CheckResult]:
     """Every rule on every batch of the given ids (all of one or more loads); results and metrics stored."""
     cfg = wh.settings.monitor
+    if unknown_check_names(cfg):
+        raise NovaError(f"[monitor] names unknown checks: {', '.join(unknown_check_names(cfg))}",
+                        hint="docs/monitoring.md lists the checks", code=Exit.CONFIG)
     e = wh.engine
     parts = {b: wh.query_dicts("SELECT batch_id, load_id, platform, created_at FROM batches WHERE batch_id = ?",
                                [b])[0] for b in batch_ids}
