@@ -30,3 +30,27 @@ def test_one_query_for_every_metric_of_every_platform() -> None:
     sql = gate_metrics_sql(DuckDBEngine(), LOADS, {}, 3600.0)
     assert sql.count("GROUP BY") == 1 and "stg_pending" in sql and "quarantined_events" in sql
     assert "DATE_PART(EPOCH_MICROSECOND" in gate_metrics_sql(SnowflakeEngine(), LOADS, {}, 3600.0)
+
+
+def test_snowflake_rendering_computes_the_same_metrics_on_fakesnow(wh, snow_conn) -> None:
+    """The Snowflake SQL run by fakesnow on the same batches as the DuckDB SQL: the same metrics."""
+    from tests.monitors.parts import make_part
+    from tests.pipeline.test_snowflake_dialect import FakesnowWarehouse, _copy_table, run_or_skip
+
+    make_part(wh, LOADS[0], "ios", valid=300, repeats=30, reasons={"unknown_feature": 40, "invalid_json": 3},
+              offsets=[5000.0] * 50 + [2.0] * 250)
+    make_part(wh, LOADS[1], "web", valid=120, offsets=[-9000.0] * 20)
+    fw = FakesnowWarehouse(snow_conn)
+    fw.ensure_schema()
+    for table in ("stg_pending", "quarantined_events", "stg_events"):
+        _copy_table(wh, fw, table)
+    expected = wh.query(gate_metrics_sql(DuckDBEngine(), LOADS, LIMITS, 3600.0))
+    cur = run_or_skip(fw._cursor, gate_metrics_sql(SnowflakeEngine(), LOADS, LIMITS, 3600.0), what="the gate query")
+    got = cur.fetchall()
+
+    def norm(rows):
+        return [tuple(round(float(v), 6) if isinstance(v, int | float) and not isinstance(v, bool) else v
+                      for v in r) for r in rows]
+
+    assert norm(got) == norm(expected)
+    assert expected[0][2] == 343  # ios lines: 300 valid + 43 quarantined
