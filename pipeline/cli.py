@@ -185,7 +185,8 @@ def _register_validate() -> None:
 
     @contracts_app.command("validate")
     def validate_cmd(
-        file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).")],
+        file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).",
+                                             exists=True, dir_okay=False, readable=True)],
         platform: Annotated[str, typer.Option("--platform", "-p", help="web, ios, android or backend.")],
         as_json: Annotated[bool, typer.Option("--json", help="One verdict per line as JSON.")] = False,
     ) -> None:

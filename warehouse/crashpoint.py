@@ -1,7 +1,8 @@
 """Deterministic crash points for the crash-recovery tests.
 
 NOVA_CRASH_AT=<name> makes the process kill itself (SIGKILL: no cleanup, no rollback
-handler, like a lost machine) when it reaches that point. Unset in normal use.
+handler, like a lost machine) when it reaches that point; NOVA_CRASH_AT=raise:<name> raises
+an unexpected error there instead (how the CLI reports a bug). Unset in normal use.
 """
 
 from __future__ import annotations
@@ -10,6 +11,13 @@ import os
 import signal
 
 
+class CrashPointError(RuntimeError):
+    """The error NOVA_CRASH_AT=raise:<name> raises: stands for any bug at that point."""
+
+
 def crash_point(name: str) -> None:
-    if os.environ.get("NOVA_CRASH_AT") == name:
+    target = os.environ.get("NOVA_CRASH_AT")
+    if target == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if target == f"raise:{name}":
+        raise CrashPointError(f"simulated failure at {name}")
