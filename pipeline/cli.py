@@ -111,6 +111,10 @@ def register(app: typer.Typer) -> None:
         out.print(f"promoted {len(p.batches)} batch(es): {p.kept:,} kept, {p.duplicates:,} duplicates, "
                   f"{p.taken_over:,} earlier copies took over")
         out.print(f"curated: {res['curated']}")
+        broken = [r for r in res["invariants"] if r.outcome == "failed"]
+        if broken:
+            out.print(f"[red]curated invariants failed:[/] {', '.join(f'{r.check} ({r.value:.0f} rows)' for r in broken)}"
+                      " (check_results, source pandera)")
 
     @app.command("reconcile")
     def reconcile_cmd(
