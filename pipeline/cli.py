@@ -113,8 +113,8 @@ def register(app: typer.Typer) -> None:
         out.print(f"curated: {res['curated']}")
         broken = [r for r in res["invariants"] if r.outcome == "failed"]
         if broken:
-            out.print(f"[red]curated invariants failed:[/] {', '.join(f'{r.check} ({r.value:.0f} rows)' for r in broken)}"
-                      " (check_results, source pandera)")
+            names = ", ".join(f"{r.check} ({r.value:.0f} rows)" for r in broken)
+            out.print(f"[red]curated invariants failed:[/] {names} (check_results, source pandera)")
 
     @app.command("reconcile")
     def reconcile_cmd(
