@@ -10,7 +10,7 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install lock demo test test-clock faketime docs lint bench clean
+.PHONY: install lock demo test test-clock faketime browser docs lint bench clean
 
 install: $(STAMP)
 
@@ -33,7 +33,15 @@ lock: $(UV)
 demo: install
 	$(BIN)/nova demo
 
-test: install faketime
+# Headless Chromium from Debian's packages for the browser test of the trust report; when it cannot be
+# installed (no apt-get, not root) the test is skipped with a loud reason instead.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
+		echo "WARNING: chromium could not be installed: the browser test of the trust report will be skipped"
+
+test: install faketime browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	$(MAKE) --no-print-directory test-clock

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from config.monitor import MonitorConfig
+from config.trust import TrustConfig
 
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
     monitor: MonitorConfig = Field(default_factory=MonitorConfig,
                                    description="Gate thresholds and table checks ([monitor] section)")
+    trust: TrustConfig = Field(default_factory=TrustConfig,
+                               description="Trust scores: weights, grade bands, followed features (docs/trust.md)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")

@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "pipeline.ops_cli",
     "pipeline.snowflake_cli",
     "monitors.cli",
+    "monitors.trust_cli",
     "alerts.cli",
     "nova.demo",
 )

@@ -191,7 +191,8 @@ def _register_validate() -> None:
     def validate_cmd(
         file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).",
                                              exists=True, dir_okay=False, readable=True)],
-        platform: Annotated[str, typer.Option("--platform", "-p", help="web, ios, android or backend.")],
+        platform: Annotated[str, typer.Option(
+            "--platform", "-p", help="A platform of the registry: the name of a file platforms/<name>.yaml.")],
         as_json: Annotated[bool, typer.Option("--json", help="One verdict per line as JSON.")] = False,
     ) -> None:
         """Check a sample of client events against the contract: every failing line with its rule.

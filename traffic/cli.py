@@ -115,7 +115,10 @@ def generate_command(
 ) -> None:
     config = build_config(out, start.date(), days, events_per_day, rate, seed, gzip, quirks, quirk, incident,
                           scale, max_lines_per_file, manifest)
-    summary = generate(config)
+    try:
+        summary = generate(config)
+    except ValueError as exc:  # an incident on a platform the registry does not have
+        raise NovaError(str(exc), hint="see nova generate --help", code=Exit.USAGE) from exc
     console = Console(soft_wrap=True, highlight=False)
     if quiet:
         console.print(f"{summary.files} files, {summary.lines} lines, {summary.bytes / 1e6:.1f} MB "

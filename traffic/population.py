@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contracts.model import PLATFORMS, Catalog
-from traffic.definition import GeneratorConfig
+from contracts.model import Catalog
+from traffic.definition import BUILTIN_PLATFORMS, GeneratorConfig
 
 WEB, IOS, ANDROID, BACKEND = range(4)
 
@@ -221,7 +221,7 @@ class FeatureModel:
             area_of=np.array([areas.index(f.area) for f in feats], np.int16),
             has_legacy=np.array([bool(f.legacy_ids) for f in feats]),
             is_leaf=np.array([f.id not in parents for f in feats]),
-            on_platform=np.array([[p in f.platforms for f in feats] for p in PLATFORMS]),
+            on_platform=np.array([[p in f.platforms for f in feats] for p in BUILTIN_PLATFORMS]),
             introduced=np.array([f.introduced_on.toordinal() for f in feats]),
             weight=weight,
             unknown=_unknown_ids(ids, known, index, rng),

@@ -14,8 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from contracts.model import PLATFORMS
-from traffic.definition import HOURLY, GeneratorConfig, IncidentKind, day_factor
+from traffic.definition import BUILTIN_PLATFORMS, HOURLY, GeneratorConfig, IncidentKind, day_factor
 from traffic.pools import SERVICES
 from traffic.population import (
     ANDROID,
@@ -125,19 +124,24 @@ class DayTraffic:
             lo, hi = inc.window_ms()
             mask = (t_ms >= lo) & (t_ms < hi)
             if inc.platform is not None:
-                mask &= plat == PLATFORMS.index(inc.platform)
+                if inc.platform not in BUILTIN_PLATFORMS:
+                    continue  # a platform of the default profile: see traffic.generic
+                mask &= plat == BUILTIN_PLATFORMS.index(inc.platform)
             out.append((mask, inc.effective_share))
         return out
 
     def rows(self, day: dt.date, day_index: int) -> Rows:
         cfg, q, pop, fm, counts = self.config, self.q, self.pop, self.fm, self.counts
         rng = np.random.default_rng([cfg.seed, 3, day.toordinal()])
-        n = round(cfg.daily_events * day_factor(day))
+        # platforms of the default profile (traffic.generic) take their share of the day
+        mix, share = cfg.mix(), (cfg.builtin_share if cfg.other_platforms() else 1.0)
+        n = round(cfg.daily_events * day_factor(day) * share) if share > 0 else 0
+        share = share or 1.0
         hourly = np.asarray(HOURLY) / sum(HOURLY)
         t_ms = _ms(day) + rng.choice(24, n, p=hourly) * HOUR_MS + rng.integers(0, HOUR_MS, n)
         user = pop.sample_users(rng, n)
-        mix = cfg.mix()
-        group = rng.choice(3, n, p=[mix[WEB], mix[IOS] + mix[ANDROID], mix[BACKEND]])
+        groups = [mix[WEB] / share, (mix[IOS] + mix[ANDROID]) / share, mix[BACKEND] / share]
+        group = rng.choice(3, n, p=groups if sum(groups) > 0 else [1.0, 0.0, 0.0])
         plat = np.where(group == 0, WEB, np.where(group == 2, BACKEND, np.where(pop.mobile_ios[user], IOS, ANDROID)))
         plat = plat.astype(np.int8)
         keep = np.ones(n, bool)

@@ -147,10 +147,20 @@ TABLES: tuple[Table, ...] = (
         ("owner_team", "text"), ("opened_at", "ts"), ("last_seen_at", "ts"), ("resolved_at", "ts"),
         ("result_ids", "text"), ("snoozed_until", "ts"),
     ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause."),
+    Table("volume_expectations", (
+        ("scope", "text"), ("bucket_start", "ts"), ("bucket_seconds", "int"), ("value", "float"),
+        ("expected", "float"), ("lower", "float"), ("upper", "float"), ("confidence", "text"),
+        ("score", "float"), ("p_value", "float"), ("direction", "text"), ("anomalous", "bool"),
+        ("episode_start", "ts"), ("judged", "bool"), ("computed_at", "ts"),
+    ), "ops", cluster_by=("bucket_start",),
+        doc="The volume detector's expectation per series and bucket: judged buckets (value, band, score, "
+            "anomalous) and forecasts of the next buckets (judged = false, value NULL) for the gate and charts."),
     Table("trust_scores", (
         ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
-        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
-    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON)."),
+        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"), ("label", "text"),
+    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON); "
+                  "one row per (day, scope_type, scope), replaced when the day is scored again. "
+                  "The view trust_scores_latest holds each scope's latest day."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),

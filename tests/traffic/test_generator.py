@@ -280,10 +280,14 @@ def test_incident_syntax() -> None:
     inc = Incident.parse("bad_release:2026-11-25T08,platform=android,share=0.4")
     assert (inc.platform, inc.hours, inc.effective_share) == ("android", 4.0, 0.4)
     assert Incident.parse("duplicate_storm:2026-11-25").platform is None
-    for bad in ("outage", "flood:2026-11-24", "outage-tv:2026-11-24", "outage:2026-11-24T10:4,colour=red",
+    for bad in ("outage", "flood:2026-11-24", "outage-TV:2026-11-24", "outage:2026-11-24T10:4,colour=red",
                 "clock_skew:2026-11-24,share=2"):
         with pytest.raises(ValueError):
             Incident.parse(bad)
+    # a platform is any name; `generate` checks it against the registry's platforms
+    tv = Incident.parse("outage-tv:2026-11-24")
+    with pytest.raises(ValueError, match="incident platform tv: not a platform of the registry"):
+        generate(GeneratorConfig(out=Path("/nonexistent"), incidents=[tv]))
 
 
 def test_quirk_presets_and_overrides() -> None:
