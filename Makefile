@@ -49,7 +49,7 @@ test: install faketime browser
 # No result may depend on the day the suite runs: the tests that read "now" (the CLI end to end,
 # deadlines, retention, freshness, the monitor) run again with the machine's clock a year and a
 # month ahead and behind (libfaketime shifts every clock call of the process, DuckDB's included).
-CLOCK_TESTS ?= tests/e2e tests/pipeline/test_gdpr.py tests/pipeline/test_retention.py
+CLOCK_TESTS ?= tests/e2e tests/pipeline/test_gdpr.py tests/pipeline/test_retention.py tests/monitors/test_anomaly.py
 test-clock: install faketime
 	faketime -f +400d $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider $(CLOCK_TESTS)
 	faketime -f -400d $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider $(CLOCK_TESTS)

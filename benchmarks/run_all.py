@@ -14,7 +14,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ARGS = {"bench_ingest.py": ["--floors"]}
 QUICK_ARGS = {"bench_ingest.py": ["--events", "100000", "--floors"], "bench_generate.py": ["--events", "100000"],
-              "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"]}
+              "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"],
+              "bench_detector.py": ["--quick"]}
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.detector import DetectorConfig
 from config.monitor import MonitorConfig
 from config.trust import TrustConfig
 
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
                                    description="Gate thresholds and table checks ([monitor] section)")
     trust: TrustConfig = Field(default_factory=TrustConfig,
                                description="Trust scores: weights, grade bands, followed features (docs/trust.md)")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig,
+                                     description="The seasonal volume-anomaly detector ([detector] section)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")

@@ -1,5 +1,5 @@
-"""Commands of the monitor: `nova monitor` (one round of table checks) and `nova batches`
-(list, show the evidence, release, drop)."""
+"""Commands of the monitor: `nova monitor` (one round: table checks, Soda, the volume detector),
+`nova monitor backtest`, and `nova batches` (list, show the evidence, release, drop)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,21 @@ from rich.console import Console
 from rich.table import Table
 
 from monitors import batches as ops
+from monitors.backtest import add_backtest
 from nova.errors import Exit, NovaError
 from warehouse.session import open_warehouse
 
 out = Console()
 
 monitor_app = typer.Typer(
-    help="One round of table checks by hand: freshness against the service levels, curated volume, "
-         "null and validity rates, GDPR deadlines, late events, quarantine growth, and the Soda contracts "
-         "generated from ours. Results are stored in check_results. Exit 1 when a check failed.",
+    help="The quality monitor. Without a subcommand, one round by hand (the daemon runs the same): table "
+         "checks (freshness against the service levels, curated volume, null and validity rates, GDPR "
+         "deadlines, late events, quarantine growth), the Soda contracts generated from ours, then the seasonal "
+         "volume detector over every hourly series (expectations in volume_expectations). Results are stored "
+         "in check_results. Exit 1 when a check failed or an anomaly was found. `nova monitor backtest` "
+         "replays the detector over a CSV.",
     invoke_without_command=True,
+    no_args_is_help=False,
 )
 batches_app = typer.Typer(
     help="Batches: one platform's part of one load (<load_id>/<platform>), the unit the gate decides on. "
@@ -43,27 +48,41 @@ def monitor(
     as_json: Annotated[bool, typer.Option("--json", help='Print {"checks": [{"check", "scope", "outcome", '
                                                           '"value", "threshold", "blocking"}, ...]}.')] = False,
 ) -> None:
-    """Run one round of table checks (the daemon runs the same round on a schedule)."""
+    """One round: table checks and Soda (monitors.round.run_round), then the volume detector
+    (monitors.anomaly). Exit 1 when a check failed or an anomaly was found."""
     if ctx.invoked_subcommand is not None:
         return
+    from monitors.anomaly import detect_volume_anomalies
     from monitors.round import run_round
     from pipeline.cli import registry
 
     reg = registry()
     with open_warehouse() as wh:
-        results = run_round(wh, reg)
+        checks = [r.public() for r in run_round(wh, reg)]
+        detector = detect_volume_anomalies(wh)
+    for r in detector:
+        checks.append({"check": r["check_name"], "source": r["source"], "scope": r["scope"], "outcome": r["outcome"],
+                       "value": r["value"], "threshold": r["threshold"], "normal": r["normal"],
+                       "blocking": bool(r["blocking"]), "detail": json.loads(r["detail"] or "{}")})
     if as_json:
-        print(json.dumps({"checks": [r.public() for r in results]}, indent=2, default=str))
+        print(json.dumps({"checks": checks}, indent=2, default=str))
     else:
         t = Table("check", "source", "scope", "outcome", "value", "threshold", "blocking", title="monitor round")
         colour = {"failed": "red", "warn": "yellow", "passed": "green"}
-        for r in results:
-            c = colour.get(r.outcome, "dim")
-            t.add_row(r.check, r.source, r.scope, f"[{c}]{r.outcome}[/]", _fmt(r.value), _fmt(r.threshold),
-                      "yes" if r.blocking else "")
+        shown = [c for c in checks if c["source"] != "detector" or c["outcome"] == "failed"]
+        for c in shown:
+            col = colour.get(c["outcome"], "dim")
+            t.add_row(c["check"], c["source"], c["scope"], f"[{col}]{c['outcome']}[/]", _fmt(c["value"]),
+                      _fmt(c["threshold"]), "yes" if c["blocking"] else "")
         out.print(t)
-    if any(r.outcome == "failed" for r in results):
+        counts = {o: sum(r["outcome"] == o for r in detector) for o in ("passed", "failed", "not_evaluated")}
+        out.print(f"volume detector: {len(detector)} series ({counts['passed']} passed, {counts['failed']} anomalies "
+                  f"(listed above), {counts['not_evaluated']} without enough history)")
+    if any(c["outcome"] == "failed" for c in checks):
         raise typer.Exit(int(Exit.FINDINGS))
+
+
+add_backtest(monitor_app)
 
 
 @batches_app.command("list")

@@ -124,6 +124,7 @@ class IncidentKind(StrEnum):
     clock_skew = "clock_skew"  # a burst of clocks hours off
     duplicate_storm = "duplicate_storm"  # many retries of the same lines
     missing_workspace = "missing_workspace"  # a share of events with a null or empty workspace id
+    spike = "spike"  # the platform's volume times `factor` (new, distinct events)
 
 
 DEFAULT_SHARE = {
@@ -132,8 +133,10 @@ DEFAULT_SHARE = {
     IncidentKind.clock_skew: 0.50,
     IncidentKind.duplicate_storm: 0.50,
     IncidentKind.missing_workspace: 0.20,
+    IncidentKind.spike: 1.0,
 }
-INCIDENT_SYNTAX = "KIND[-PLATFORM]:YYYY-MM-DD[THH][:HOURS][,platform=P][,share=S]"
+DEFAULT_SPIKE_FACTOR = 3.0
+INCIDENT_SYNTAX = "KIND[-PLATFORM]:YYYY-MM-DD[THH][:HOURS][,platform=P][,share=S][,factor=F]"
 _INCIDENT = re.compile(
     r"^(?P<kind>[a-z_]+)(?:-(?P<platform>[a-z][a-z0-9_]*))?:(?P<start>\d{4}-\d{2}-\d{2}(?:T\d{2})?)"
     r"(?::(?P<hours>\d+(?:\.\d+)?))?(?:,(?P<opts>.*))?$"
@@ -150,10 +153,15 @@ class Incident(BaseModel):
     hours: float = Field(4.0, gt=0, le=24 * 31)
     platform: Platform | None = None
     share: float | None = Field(None, ge=0, le=1)
+    factor: float | None = Field(None, ge=1, le=100, description="spike: volume multiplier (default 3)")
 
     @property
     def effective_share(self) -> float:
         return DEFAULT_SHARE[self.kind] if self.share is None else self.share
+
+    @property
+    def effective_factor(self) -> float:
+        return DEFAULT_SPIKE_FACTOR if self.factor is None else self.factor
 
     def window_ms(self) -> tuple[int, int]:
         start = int(self.start.replace(tzinfo=dt.UTC).timestamp() * 1000)
@@ -172,8 +180,8 @@ class Incident(BaseModel):
             fields["hours"] = float(m["hours"])
         for opt in filter(None, (m["opts"] or "").split(",")):
             key, sep, value = opt.partition("=")
-            if not sep or key not in ("platform", "share"):
-                raise ValueError(f"incident {text!r}: option {opt!r} is not platform=P or share=S")
+            if not sep or key not in ("platform", "share", "factor"):
+                raise ValueError(f"incident {text!r}: option {opt!r} is not platform=P, share=S or factor=F")
             fields[key] = value
         if fields["platform"] == "all":
             fields["platform"] = None
@@ -323,6 +331,7 @@ QUIRK_COUNTS: dict[str, str] = {
     "duplicate_files": "files delivered twice: a byte-identical copy under another name",
     "duplicate_file_lines": "lines of those copies",
     "outage_dropped": "rows lost to outage incidents (never written)",
+    "spike_added": "extra rows of spike incidents (new events in the window)",
 }
 
 

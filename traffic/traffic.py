@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from traffic.definition import BUILTIN_PLATFORMS, HOURLY, GeneratorConfig, IncidentKind, day_factor
+from traffic.definition import BUILTIN_PLATFORMS, HOURLY, GeneratorConfig, Incident, IncidentKind, day_factor
 from traffic.pools import SERVICES
 from traffic.population import (
     ANDROID,
@@ -119,16 +119,19 @@ class DayTraffic:
     def _incident(self, kind: IncidentKind, t_ms: np.ndarray, plat: np.ndarray) -> list[tuple[np.ndarray, float]]:
         out = []
         for inc in self.config.incidents:
-            if inc.kind != kind:
-                continue
-            lo, hi = inc.window_ms()
-            mask = (t_ms >= lo) & (t_ms < hi)
-            if inc.platform is not None:
-                if inc.platform not in BUILTIN_PLATFORMS:
-                    continue  # a platform of the default profile: see traffic.generic
-                mask &= plat == BUILTIN_PLATFORMS.index(inc.platform)
-            out.append((mask, inc.effective_share))
+            if inc.kind == kind:
+                out.extend(self._incident_of(inc, t_ms, plat))
         return out
+
+    @staticmethod
+    def _incident_of(inc: Incident, t_ms: np.ndarray, plat: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        lo, hi = inc.window_ms()
+        mask = (t_ms >= lo) & (t_ms < hi)
+        if inc.platform is not None:
+            if inc.platform not in BUILTIN_PLATFORMS:
+                return []  # a platform of the default profile: see traffic.generic
+            mask &= plat == BUILTIN_PLATFORMS.index(inc.platform)
+        return [(mask, inc.effective_share)]
 
     def rows(self, day: dt.date, day_index: int) -> Rows:
         cfg, q, pop, fm, counts = self.config, self.q, self.pop, self.fm, self.counts
@@ -150,6 +153,23 @@ class DayTraffic:
             counts["outage_dropped"] += int((drop & keep).sum())
             keep &= ~drop
         t_ms, user, plat = t_ms[keep], user[keep], plat[keep]
+        for inc in self.config.incidents:
+            if inc.kind != IncidentKind.spike:
+                continue
+            hit = self._incident_of(inc, t_ms, plat)
+            if not hit:
+                continue
+            mask = hit[0][0]
+            src = np.flatnonzero(mask)
+            extra = inc.effective_factor - 1
+            reps = np.floor(extra).astype(np.int64) + (rng.random(len(src)) < extra - np.floor(extra))
+            src = np.repeat(src, reps)
+            lo, hi = inc.window_ms()
+            jitter = rng.integers(-HOUR_MS // 2, HOUR_MS // 2, len(src))
+            t_ms = np.concatenate([t_ms, np.clip(t_ms[src] + jitter, lo, hi - 1)])
+            user = np.concatenate([user, pop.sample_users(rng, len(src))])
+            plat = np.concatenate([plat, plat[src]])
+            counts["spike_added"] += len(src)
         order = np.argsort(t_ms, kind="stable")  # ids and files follow time, as a collector sees them
         t_ms, user, plat = t_ms[order], user[order], plat[order]
         n = len(t_ms)

@@ -145,8 +145,9 @@ TABLES: tuple[Table, ...] = (
         ("area", "text"), ("feature_id", "text"), ("batch_id", "text"), ("severity", "text"),
         ("state", "text"), ("title", "text"), ("summary", "text"), ("likely_cause", "text"),
         ("owner_team", "text"), ("opened_at", "ts"), ("last_seen_at", "ts"), ("resolved_at", "ts"),
-        ("result_ids", "text"), ("snoozed_until", "ts"),
-    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause."),
+        ("result_ids", "text"), ("snoozed_until", "ts"), ("acknowledged_as", "text"),
+    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause; "
+                  "acknowledged_as = 'expected' teaches the volume detector that the day was expected."),
     Table("volume_expectations", (
         ("scope", "text"), ("bucket_start", "ts"), ("bucket_seconds", "int"), ("value", "float"),
         ("expected", "float"), ("lower", "float"), ("upper", "float"), ("confidence", "text"),

@@ -130,6 +130,26 @@ class Warehouse:
             raise  # the original error, never the refused SET
         self.execute("SET preserve_insertion_order = true")
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows of Python values into `table` (DuckDB: one Arrow scan; else executemany)."""
+        if not rows:
+            return
+        if self.is_duckdb:
+            import pyarrow as pa
+
+            data = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+            con = self.native()
+            con.register("_nova_insert_rows", data)
+            try:
+                self.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+                             "FROM _nova_insert_rows")
+            finally:
+                con.unregister("_nova_insert_rows")
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.dbapi.cursor().executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                                        [tuple(r) for r in rows])
+
     def ensure_schema(self) -> None:
         self.ensure_tables(TABLES)
         self._split_batches_per_platform()
