@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -13,7 +14,7 @@ from rich.table import Table
 from monitors import batches as ops
 from monitors.backtest import add_backtest
 from nova.errors import Exit, NovaError
-from warehouse.session import open_warehouse
+from warehouse.session import open_reader, open_warehouse
 
 out = Console()
 
@@ -60,6 +61,7 @@ def monitor(
     with open_warehouse() as wh:
         checks = [r.public() for r in run_round(wh, reg)]
         detector = detect_volume_anomalies(wh)
+        _alerts(wh, to_stderr=as_json)
     for r in detector:
         checks.append({"check": r["check_name"], "source": r["source"], "scope": r["scope"], "outcome": r["outcome"],
                        "value": r["value"], "threshold": r["threshold"], "normal": r["normal"],
@@ -82,6 +84,22 @@ def monitor(
         raise typer.Exit(int(Exit.FINDINGS))
 
 
+def _alerts(wh: object, to_stderr: bool) -> None:
+    """Incidents from this round's results, then the alerts that are due (docs/alerts.md). The
+    registry only routes and explains: without a valid one the alerts still go out."""
+    from alerts.service import notify_after_checks
+    from config import get_settings
+    from contracts.registry import load_registry
+
+    try:
+        reg = load_registry(get_settings().contracts_path)
+    except Exception:
+        reg = None
+    say = (lambda s: print(s, file=sys.stderr)) if to_stderr else (lambda s: out.print(s, highlight=False,
+                                                                                         markup=False))
+    notify_after_checks(wh, reg, say)  # type: ignore[arg-type]
+
+
 add_backtest(monitor_app)
 
 
@@ -93,7 +111,7 @@ def b_list(
                                                          "state, lines, failed_checks, ...")] = False,
 ) -> None:
     """Every batch with its state, line count and the checks that failed or warned."""
-    with open_warehouse(read_only=False) as wh:
+    with open_reader() as wh:  # read-only: works while the daemon runs
         rows = ops.list_batches(wh, state)
     if as_json:
         print(json.dumps(rows, default=str, indent=2))
@@ -114,7 +132,7 @@ def b_show(
     """The evidence to decide on a batch: each failed or warned check with its value against the
     platform's normal and the threshold, the top offending feature ids, app versions and files, sample
     lines, and the query that returns all of them."""
-    with open_warehouse() as wh:
+    with open_reader() as wh:
         ev = ops.evidence(wh, batch_id)
     if as_json:
         print(json.dumps(ev, default=str, indent=2))

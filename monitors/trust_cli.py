@@ -94,7 +94,7 @@ def trust_command(
     reasons: int = typer.Option(2, "--reasons", min=0, help="Reasons shown per scope in the table."),
 ) -> None:
     from pipeline.cli import registry
-    from warehouse.session import open_warehouse
+    from warehouse.session import open_reader, open_warehouse
 
     settings = get_settings()
     cfg = settings.trust
@@ -111,7 +111,7 @@ def trust_command(
         wh, writable = open_warehouse(settings), True
     except NovaError:
         # Another process (the daemon) holds the DuckDB file: score without storing, from a read-only view.
-        wh, writable = open_warehouse(settings, read_only=True), False
+        wh, writable = open_reader(settings), False  # waits for the daemon's current job, never a lock error
         Console(stderr=True).print("[dim]the warehouse is in use by another process: scores are computed "
                                    "but not stored this time[/]")
     with wh:

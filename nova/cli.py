@@ -45,6 +45,7 @@ COMMAND_MODULES = (
     "monitors.cli",
     "monitors.trust_cli",
     "alerts.cli",
+    "service.cli",
     "nova.demo",
 )
 

@@ -20,7 +20,7 @@ class Exit(IntEnum):
 EXIT_MEANINGS: dict[Exit, str] = {
     Exit.OK: "ok",
     Exit.FINDINGS: "findings: lint errors, a breaking change without its version bump, invalid sample lines, "
-                   "reconcile counts that do not add up, an overdue GDPR request",
+                   "reconcile counts that do not add up, an overdue GDPR request, an alert Slack refused for good",
     Exit.USAGE: "usage: an unknown command or option, a missing argument, an invalid value, a file that cannot "
                 "be read",
     Exit.CONFIG: "configuration: settings, contract registry or warehouse unusable",

@@ -18,7 +18,7 @@ from pipeline.landing import Landing
 from pipeline.load import load as run_load
 from pipeline.reconcile import adds_up, reconcile
 from pipeline.stage import gate, promote, replay_quarantine, stage
-from warehouse.session import Warehouse, open_warehouse
+from warehouse.session import Warehouse, open_reader, open_warehouse
 
 out = Console()
 
@@ -60,6 +60,13 @@ def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated, "invariants": invariants}
 
 
+def _alerts(wh: Warehouse, reg: Registry) -> None:
+    """Incidents from the checks just run, then the alerts that are due (docs/alerts.md)."""
+    from alerts.service import notify_after_checks
+
+    notify_after_checks(wh, reg, lambda s: out.print(s, highlight=False, markup=False))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("load")
     def load_cmd(
@@ -99,6 +106,7 @@ def register(app: typer.Typer) -> None:
             return
         with open_warehouse() as wh:
             res = run_pipeline(wh, reg)
+            _alerts(wh, reg)
         s, p = res["staged"], res["promoted"]
         out.print(f"staged {len(s.batches)} batch(es): {s.lines:,} lines → {s.valid:,} valid, {s.ignored:,} ignored, "
                   f"{sum(s.quarantined.values()):,} quarantined {dict(sorted(s.quarantined.items()))}")
@@ -121,7 +129,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Where every received line ended, per load and in total. Exit 1 if the counts do not add up."""
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             rec = reconcile(wh)
         ok = all(adds_up(r) for r in rec["loads"])
         if as_json:
@@ -148,7 +156,7 @@ def register(app: typer.Typer) -> None:
     @quarantine.command("list")
     def q_list() -> None:
         """Quarantined lines by reason and platform."""
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             rows = wh.query("SELECT reason, COALESCE(platform, '?'), COUNT(*) FROM quarantined_events "
                             "GROUP BY 1, 2 ORDER BY 3 DESC")
         t = Table("reason", "platform", "lines")
@@ -160,7 +168,7 @@ def register(app: typer.Typer) -> None:
     def q_show(reason: Annotated[str, typer.Argument(help="Reason code, e.g. unknown_feature.")],
                limit: Annotated[int, typer.Option(help="Lines to show.")] = 20) -> None:
         """Sample quarantined lines of one reason, with file and line number."""
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             rows = wh.query("SELECT file_path, line_number, raw_line FROM quarantined_events WHERE reason = ? "
                             "ORDER BY file_path, line_number LIMIT ?", [reason, limit])
         if not rows:

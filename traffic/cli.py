@@ -37,7 +37,7 @@ files. The summary lists the injected quirks and how many lines should end in ea
 [bold]Incidents[/] (--incident, repeatable): {escape(INCIDENT_SYNTAX)}, times in UTC,
 HOURS default 4, platform default all.
   outage           the platform's volume drops to ~0 (share = fraction dropped, default 0.98)
-  bad_release      a share of events carries unknown feature ids (default 0.3)
+  bad_release      a share of events, sent by one new app version, carries unknown feature ids (default 0.3)
   clock_skew       a share of client clocks jumps hours off (default 0.5)
   duplicate_storm  a share of lines is retried 1-5 times (default 0.5)
   missing_workspace a share of events has a null or empty workspace id (default 0.2)

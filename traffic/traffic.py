@@ -21,6 +21,7 @@ from traffic.population import (
     BACKEND,
     IOS,
     NO_SEND_TIME,
+    RELEASE_INDEX,
     SENDS_LEGACY,
     SENDS_NAMES,
     TZ_OFFSET_MS,
@@ -191,7 +192,9 @@ class DayTraffic:
         counts["legacy_ids"] += int((is_feature & (fcode == F_LEGACY)).sum())
         counts["display_names"] += int((is_feature & (fcode == F_NAME)).sum())
 
-        defect = self._defects(rng, plat, is_feature, t_ms)
+        defect, released = self._defects(rng, plat, is_feature, t_ms)
+        # A bad release is one new app version: its lines carry it (backend has no app version).
+        ver = np.where(released & (plat != BACKEND), np.asarray(RELEASE_INDEX, np.int8)[plat], ver).astype(np.int8)
         n_feat = len(fm.ids)
         fstr = fcode.astype(np.int32) * n_feat + feat
         unknown = defect == D_UNKNOWN
@@ -244,8 +247,9 @@ class DayTraffic:
         return kind
 
     def _defects(self, rng: np.random.Generator, plat: np.ndarray, is_feature: np.ndarray,
-                 t_ms: np.ndarray) -> np.ndarray:
-        """At most one contract violation per feature row, each at its own rate."""
+                 t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """At most one contract violation per feature row, each at its own rate; also the rows
+        sent by a bad release."""
         q, n = self.q, len(plat)
         rates = [q.missing_key / 5] * 5 + [q.android_null_workspace, q.unknown_feature, q.invalid_timestamp]
         u = rng.random(n)
@@ -256,17 +260,19 @@ class DayTraffic:
             eligible = is_feature & (plat == ANDROID) if d == D_NULL_WS else is_feature
             hit = eligible & (u >= edges[d - 1] / scale) & (u < edges[d] / scale)
             defect[at_least_one(rng, hit, eligible & (defect == 0), rate)] = d
+        released = np.zeros(n, bool)
         for mask, share in self._incident(IncidentKind.bad_release, t_ms, plat):
             bad = mask & is_feature & (defect == 0) & (rng.random(n) < share)
             self.counts["bad_release_events"] += int(bad.sum())
             defect[bad] = D_UNKNOWN
+            released |= bad
         for mask, share in self._incident(IncidentKind.missing_workspace, t_ms, plat):
             gone = mask & is_feature & (defect == 0) & (rng.random(n) < share)
             self.counts["missing_workspace_events"] += int(gone.sum())
             defect[gone] = D_MISSING_WS
         for d, name in enumerate(DEFECTS[1:], start=1):
             self.counts[name if d != D_UNKNOWN else "unknown_features"] += int((defect == d).sum())
-        return defect
+        return defect, released
 
     def _times(self, rng: np.random.Generator, t_ms: np.ndarray, plat: np.ndarray, user: np.ndarray,
                ver: np.ndarray, is_feature: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -146,8 +146,20 @@ TABLES: tuple[Table, ...] = (
         ("state", "text"), ("title", "text"), ("summary", "text"), ("likely_cause", "text"),
         ("owner_team", "text"), ("opened_at", "ts"), ("last_seen_at", "ts"), ("resolved_at", "ts"),
         ("result_ids", "text"), ("snoozed_until", "ts"), ("acknowledged_as", "text"),
+        ("revision", "int"), ("body", "text"), ("cause", "text"), ("members", "text"), ("updated_at", "ts"),
     ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause; "
-                  "acknowledged_as = 'expected' teaches the volume detector that the day was expected."),
+                  "acknowledged_as = 'expected' teaches the volume detector that the day was expected; "
+                  "revision counts the changes the on-call was told about; body is the last message (JSON); "
+                  "cause the likely-cause evidence (JSON); members the series/checks it groups (JSON)."),
+    Table("alert_outbox", (
+        ("dedup_key", "text"), ("incident_key", "text"), ("action", "text"), ("state", "text"),
+        ("attempts", "int"), ("next_attempt_at", "ts"), ("last_error", "text"), ("channel", "text"),
+        ("transport", "text"), ("slack_channel_id", "text"), ("slack_ts", "text"), ("thread_ts", "text"),
+        ("client_token", "text"), ("body", "text"), ("created_at", "ts"), ("sending_at", "ts"),
+        ("sent_at", "ts"), ("updated_at", "ts"),
+    ), "ops", doc="Every alert message, written before it is sent (ARCHITECTURE invariant 8): action open / update / "
+                  "resolve; state pending / sending / sent / resolved / suppressed / failed; the Slack reference "
+                  "(channel id + ts); client_token marks a post in flight so a restart can look it up."),
     Table("volume_expectations", (
         ("scope", "text"), ("bucket_start", "ts"), ("bucket_seconds", "int"), ("value", "float"),
         ("expected", "float"), ("lower", "float"), ("upper", "float"), ("confidence", "text"),
@@ -162,6 +174,12 @@ TABLES: tuple[Table, ...] = (
     ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON); "
                   "one row per (day, scope_type, scope), replaced when the day is scored again. "
                   "The view trust_scores_latest holds each scope's latest day."),
+    Table("service_runs", (
+        ("run_id", "text"), ("job", "text"), ("started_at", "ts"), ("finished_at", "ts"), ("seconds", "float"),
+        ("outcome", "text"), ("attempt", "int"), ("error", "text"), ("summary", "text"), ("pid", "int"),
+        ("host", "text"),
+    ), "ops", doc="One row per job run of the service (`nova daemon`): outcome ok / failed / timeout / killed / "
+                  "abandoned; attempt counts consecutive failures; summary is JSON (docs/service.md)."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),

@@ -17,5 +17,10 @@ CREATE TABLE IF NOT EXISTS incidents (
   resolved_at TIMESTAMP,
   result_ids VARCHAR,
   snoozed_until TIMESTAMP,
-  acknowledged_as VARCHAR
+  acknowledged_as VARCHAR,
+  revision BIGINT,
+  body VARCHAR,
+  cause VARCHAR,
+  members VARCHAR,
+  updated_at TIMESTAMP
 );
