@@ -53,19 +53,15 @@ def monitor(
     (monitors.anomaly). Exit 1 when a check failed or an anomaly was found."""
     if ctx.invoked_subcommand is not None:
         return
-    from monitors.anomaly import detect_volume_anomalies
     from monitors.round import run_round
     from pipeline.cli import registry
 
     reg = registry()
     with open_warehouse() as wh:
-        checks = [r.public() for r in run_round(wh, reg)]
-        detector = detect_volume_anomalies(wh)
+        results = run_round(wh, reg)  # table checks, Soda, then the volume detector
         _alerts(wh, to_stderr=as_json)
-    for r in detector:
-        checks.append({"check": r["check_name"], "source": r["source"], "scope": r["scope"], "outcome": r["outcome"],
-                       "value": r["value"], "threshold": r["threshold"], "normal": r["normal"],
-                       "blocking": bool(r["blocking"]), "detail": json.loads(r["detail"] or "{}")})
+    checks = [r.public() for r in results]
+    detector = [r for r in results if r.source == "detector"]
     if as_json:
         print(json.dumps({"checks": checks}, indent=2, default=str))
     else:
@@ -77,7 +73,7 @@ def monitor(
             t.add_row(c["check"], c["source"], c["scope"], f"[{col}]{c['outcome']}[/]", _fmt(c["value"]),
                       _fmt(c["threshold"]), "yes" if c["blocking"] else "")
         out.print(t)
-        counts = {o: sum(r["outcome"] == o for r in detector) for o in ("passed", "failed", "not_evaluated")}
+        counts = {o: sum(r.outcome == o for r in detector) for o in ("passed", "failed", "not_evaluated")}
         out.print(f"volume detector: {len(detector)} series ({counts['passed']} passed, {counts['failed']} anomalies "
                   f"(listed above), {counts['not_evaluated']} without enough history)")
     if any(c["outcome"] == "failed" for c in checks):

@@ -11,6 +11,7 @@ metric_history.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 
 from contracts.registry import Registry
@@ -164,4 +165,17 @@ def run_round(wh: Warehouse, reg: Registry) -> list[CheckResult]:
         results.extend(run_soda(wh, reg))
     with wh.transaction():
         store_results(wh, new_run_id("round"), results)
-    return results
+    return results + detector_round(wh)
+
+
+def detector_round(wh: Warehouse) -> list[CheckResult]:
+    """The seasonal volume detector's round (monitors.anomaly stores its own rows), as results."""
+    from monitors.anomaly import detect_volume_anomalies
+
+    out = []
+    for r in detect_volume_anomalies(wh):
+        detail = json.loads(r["detail"] or "{}") if isinstance(r["detail"], str) else (r["detail"] or {})
+        out.append(CheckResult(r["check_name"], r["source"], r["scope"], r["outcome"], value=r["value"],
+                               threshold=r["threshold"], normal=r["normal"], blocking=bool(r["blocking"]),
+                               scope_type=r["scope_type"] or "", platform=r["platform"], detail=detail))
+    return out
