@@ -27,9 +27,10 @@ $(UV): requirements-tools.txt
 	@$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt
 	@touch $(UV)
 
-# Exactly the versions in uv.lock (fails if pyproject.toml changed without `make lock`).
+# Exactly the versions in uv.lock (fails if pyproject.toml changed without `make lock`). Bytecode is
+# compiled at install: with PYTHONDONTWRITEBYTECODE set, each process would compile Soda, polars... again.
 $(STAMP): pyproject.toml uv.lock $(UV)
-	@$(UV) sync -q --locked --extra dev --python $(PYTHON)
+	@$(UV) sync -q --locked --extra dev --compile-bytecode --python $(PYTHON)
 	@touch $(STAMP)
 
 # dbt-core 1.11 + dbt-duckdb + dbt-snowflake + fakesnow[server], exactly as in dbt/requirements.lock

@@ -23,6 +23,7 @@ from config.alerts import AlertsConfig
 from config.daemon import DaemonConfig
 from config.dbt import DbtConfig
 from config.detector import DetectorConfig
+from config.monitor import MonitorConfig
 from config.trust import TrustConfig
 
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig,
+                                   description="Gate thresholds and table checks ([monitor] section)")
     slack_api_url: str | None = Field(None, description="Slack Web API base URL (a proxy, a test server); "
                                                         "default https://slack.com/api/")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Incidents and Slack alerts ([alerts])")

@@ -47,16 +47,22 @@ def _claim_snowflake(wh: Warehouse) -> None:
 
 
 def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
-    """stage → gate → promote → curate: one incremental pass (what `nova run` does).
+    """stage → gate → promote → curate → curated-table checks: one incremental pass (`nova run`).
 
     A failure on some data never stops the pass: staging isolates the failing load, curate the
     failing event date; each failure is recorded in check_results and listed under "failures"."""
+    # The monitor's gate and curated-table checks (monitors/ reads what pipeline/ stored; the
+    # command layer wires them in, so pipeline/ itself never imports monitors/).
+    import monitors.gate  # noqa: F401  (registers the gate's checks in pipeline.stage.BLOCKING_CHECKS)
+    from monitors.invariants import check_touched
+
     staged = stage(wh, reg)
     decided = gate(wh)
     promoted = promote(wh)
     curated, curate_failures = curate_isolating(wh, reg)
+    invariants = [r for c in curated for r in check_touched(wh, c.scope)]
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated,
-            "failures": [*staged.failures, *curate_failures]}
+            "invariants": invariants, "failures": [*staged.failures, *curate_failures]}
 
 
 def _alerts(wh: Warehouse, reg: Registry) -> None:
@@ -115,12 +121,20 @@ def register(app: typer.Typer) -> None:
         s, p = res["staged"], res["promoted"]
         out.print(f"staged {len(s.batches)} batch(es): {s.lines:,} lines → {s.valid:,} valid, {s.ignored:,} ignored, "
                   f"{sum(s.quarantined.values()):,} quarantined {dict(sorted(s.quarantined.items()))}")
-        for load_id, state in res["gate"].items():
-            out.print(f"gate: {load_id} {state}")
+        for batch_id, state in res["gate"].items():
+            if state != "promoted":
+                out.print(f"gate: [bold]{batch_id} {state}[/] (see `nova batches show {batch_id}`)")
+        promoted = sum(1 for st in res["gate"].values() if st == "promoted")
+        if res["gate"]:
+            out.print(f"gate: {promoted} of {len(res['gate'])} batch(es) promoted")
         out.print(f"promoted {len(p.batches)} batch(es): {p.kept:,} kept, {p.duplicates:,} duplicates, "
                   f"{p.taken_over:,} earlier copies took over")
         for curated in res["curated"]:
             out.print(f"curated: {curated}")
+        broken = [r for r in res["invariants"] if r.outcome == "failed"]
+        if broken:
+            names = ", ".join(f"{r.check} ({r.value:.0f} rows)" for r in broken)
+            out.print(f"[red]curated invariants failed:[/] {names} (check_results, source pandera)")
         if res["failures"]:
             for f in res["failures"]:
                 err.print(f"[red]error:[/] {f.message()}", soft_wrap=True, highlight=False)
@@ -139,12 +153,13 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print(json.dumps(rec["total"] | {"loads": rec["loads"]}, indent=2, default=str))
         else:
-            t = Table("load", "state", "received", "staged", "duplicate", "ignored", "held", "quarantined",
-                      "pending", "erased", title="reconcile")
+            t = Table("load", "state", "received", "staged", "duplicate", "ignored", "held", "dropped",
+                      "quarantined", "pending", "erased", title="reconcile")
             for r in [*rec["loads"], {"load_id": "[bold]total", "state": "", **rec["total"]}]:
                 q = r["quarantined"]
                 t.add_row(r["load_id"], r["state"], *(f"{r[k]:,}" for k in ("received", "staged", "duplicate",
-                          "ignored", "held")), f"{sum(q.values()):,}", f"{r['pending']:,}", f"{r['erased']:,}")
+                          "ignored", "held", "dropped")), f"{sum(q.values()):,}", f"{r['pending']:,}",
+                          f"{r['erased']:,}")
             out.print(t)
             if rec["total"]["quarantined"]:
                 out.print("quarantined by reason: " + ", ".join(
@@ -190,25 +205,6 @@ def register(app: typer.Typer) -> None:
         out.print(f"replayed {res.lines:,} lines of {reason}: {res.valid:,} now valid, {res.ignored:,} ignored, "
                   f"still quarantined {dict(sorted(res.quarantined.items()))}; "
                   f"{after['promoted'].kept:,} kept, {after['promoted'].duplicates:,} duplicates")
-
-    batches = typer.Typer(help="Batches (one per load): list them, release or drop a held one.",
-                          no_args_is_help=True)
-    app.add_typer(batches, name="batches")
-
-    @batches.command("list")
-    def b_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-        """Every batch with its state and line count."""
-        with open_reader() as wh:
-            rows = wh.query_dicts("SELECT load_id, state, file_count, line_count, created_at, checks, note "
-                                  "FROM batches ORDER BY load_id")
-        if as_json:
-            print(json.dumps(rows, default=str, indent=2))
-            return
-        t = Table("load_id", "state", "files", "lines", "created", "note")
-        for r in rows:
-            t.add_row(r["load_id"], r["state"], str(r["file_count"]), f"{r['line_count'] or 0:,}",
-                      str(r["created_at"])[:19], r["note"] or "")
-        out.print(t)
 
     _register_validate()
 

@@ -1,6 +1,7 @@
 """LOAD: new landing files → raw_events, append-only, each file exactly once.
 
-A load is a batch (its load_id). Files are read on two threads (gzip releases the GIL) and
+Each platform's part of a load is a batch (`<load_id>/<platform>`), the unit the gate decides on.
+Files are read on two threads (gzip releases the GIL) and
 written in chunks; each chunk's raw rows and ledger rows commit together, so a crash leaves
 whole files or nothing, and the next load resumes with the files not yet in the ledger.
 """
@@ -21,6 +22,7 @@ import pyarrow as pa
 from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
 from warehouse import clock
 from warehouse.crashpoint import crash_point
+from warehouse.schema import NO_PLATFORM, batch_platform
 from warehouse.session import Warehouse
 
 # Lines per transaction; NOVA_LOAD_CHUNK_LINES lowers it (crash tests).
@@ -50,8 +52,10 @@ def recover_interrupted(wh: Warehouse) -> int:
     if n:
         wh.execute(
             "UPDATE batches SET state = 'pending', updated_at = ?, "
-            "file_count = (SELECT COUNT(*) FROM load_ledger l WHERE l.load_id = batches.load_id), "
-            "line_count = (SELECT COUNT(*) FROM raw_events r WHERE r.load_id = batches.load_id), "
+            "file_count = (SELECT COUNT(*) FROM load_ledger l WHERE l.load_id = batches.load_id "
+            f"AND {batch_platform('l.platform')} = batches.platform), "
+            "line_count = (SELECT COUNT(*) FROM raw_events r WHERE r.load_id = batches.load_id "
+            f"AND {batch_platform('r.platform')} = batches.platform), "
             "note = 'recovered after an interrupted load' WHERE state = 'loading'", [clock.now()])
     return int(n or 0)
 
@@ -95,19 +99,25 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
     if not files:
         return result
     load_id = new_load_id()
-    created = False
+    # Per batch platform: [files, lines]; a batch row is created with its first chunk.
+    parts: dict[str, list[int]] = {}
     chunk: list[tuple[LandingFile, FileLines]] = []
     chunk_lines = chunks_done = 0
 
     def flush() -> None:
-        nonlocal chunk, chunk_lines, chunks_done, created
+        nonlocal chunk, chunk_lines, chunks_done
         if not chunk:
             return
         with wh.transaction(), wh.bulk():
-            if not created:
-                wh.execute("INSERT INTO batches (load_id, state, created_at, updated_at, file_count, line_count) "
-                           "VALUES (?, 'loading', ?, ?, 0, 0)", [load_id, clock.now(), clock.now()])
-                created = True
+            for f, fl in chunk:
+                plat = f.platform or NO_PLATFORM
+                if plat not in parts:
+                    parts[plat] = [0, 0]
+                    wh.execute("INSERT INTO batches (batch_id, load_id, platform, state, created_at, updated_at, "
+                               "file_count, line_count) VALUES (?, ?, ?, 'loading', ?, ?, 0, 0)",
+                               [f"{load_id}/{plat}", load_id, plat, clock.now(), clock.now()])
+                parts[plat][0] += 1
+                parts[plat][1] += len(fl.lines)
             _insert_chunk(wh, load_id, chunk)
         chunks_done += 1
         chunk, chunk_lines = [], 0
@@ -132,11 +142,11 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
         if chunk_lines >= CHUNK_LINES:
             flush()
     flush()
-    if created:
+    if parts:
         with wh.transaction():
-            wh.execute(
-                "UPDATE batches SET state = 'pending', updated_at = ?, file_count = ?, line_count = ? "
-                "WHERE load_id = ?", [clock.now(), result.files_loaded, result.lines, load_id])
+            for plat, (files, lines) in parts.items():
+                wh.execute("UPDATE batches SET state = 'pending', updated_at = ?, file_count = ?, line_count = ? "
+                           "WHERE batch_id = ?", [clock.now(), files, lines, f"{load_id}/{plat}"])
         result.load_id = load_id
     result.seconds = time.perf_counter() - t0
     return result

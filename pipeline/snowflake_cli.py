@@ -37,6 +37,8 @@ from pipeline.stage_sql import classify_sql, unknown_platform_sql
 from warehouse.engine import Engine, SnowflakeEngine
 from warehouse.schema import TABLES, create_table_sql
 
+PLATFORMS = ("android", "backend", "ios", "web")  # the example batches of a rendered load
+
 EXAMPLE_LOAD_ID = "L20261125T170000000-0a1b2c"  # what `nova load` would generate (load.new_load_id)
 
 
@@ -68,7 +70,8 @@ class Statement:
 @dataclass
 class StatementRecorder:
     """Stands in for warehouse.session.Warehouse in stage()/promote(): keeps every statement,
-    answers a query for batch ids with `load_ids`, a SUM(...) row with zeros, anything else empty."""
+    answers a query for load ids with `load_ids` (batch ids: one per platform of each), a SUM(...)
+    row with zeros, anything else empty."""
 
     engine: Engine
     load_ids: Sequence[str]
@@ -84,8 +87,13 @@ class StatementRecorder:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         self.execute(sql, params)
         select = sql.split(" FROM ", 1)[0]
+        loads = sorted(set(self.load_ids))
         if select.endswith("load_id"):
-            return [(i,) for i in self.load_ids]
+            return [(i,) for i in loads]
+        if select.endswith("load_id, batch_id"):
+            return [(i, f"{i}/{p}") for i in loads for p in PLATFORMS]
+        if select.endswith("batch_id"):
+            return [(f"{i}/{p}",) for i in loads for p in PLATFORMS]
         if select.startswith("SELECT SUM("):
             return [(0,) * select.count("SUM(")]
         return []

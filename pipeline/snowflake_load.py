@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from config import Settings
 from warehouse.engine import Engine, SnowflakeEngine
-from warehouse.schema import TABLES_BY_NAME
+from warehouse.schema import TABLES_BY_NAME, batch_platform
 
 FILE_FORMAT = "NOVA_JSON_LINES"
 PIPE = "NOVA_RAW_EVENTS_PIPE"
@@ -271,12 +271,15 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
         f"{utc_ntz('h.last_load_time')}, LOWER(h.status), h.first_error "
         f"FROM ({history}) h WHERE h.row_count = 0 AND NOT EXISTS (SELECT 1 FROM {LEDGER.name} l "
         "WHERE l.file_path = h.file_path AND l.size_bytes = h.file_size)")
+    plat = batch_platform()
+    # One batch per platform of the claimed files (the gate's unit); nothing new: no batch.
     batch = (
-        f"INSERT INTO {BATCHES.name} (load_id, state, created_at, updated_at, file_count, line_count) "
-        f"SELECT {lid}, 'pending', SYSDATE(), SYSDATE(), "
-        f"(SELECT COUNT(*) FROM {LEDGER.name} WHERE load_id = {lid}), "
-        f"(SELECT COUNT(*) FROM {RAW.name} WHERE load_id = {lid}) "
-        f"WHERE EXISTS (SELECT 1 FROM {LEDGER.name} WHERE load_id = {lid})")  # nothing new: no batch
+        f"INSERT INTO {BATCHES.name} (batch_id, load_id, platform, state, created_at, updated_at, file_count, "
+        f"line_count) SELECT {lid} || '/' || l.platform, {lid}, l.platform, 'pending', SYSDATE(), SYSDATE(), "
+        "l.files, COALESCE(r.lines, 0) "
+        f"FROM (SELECT {plat} AS platform, COUNT(*) AS files FROM {LEDGER.name} WHERE load_id = {lid} "
+        f"GROUP BY 1) l LEFT JOIN (SELECT {plat} AS platform, COUNT(*) AS lines FROM {RAW.name} "
+        f"WHERE load_id = {lid} GROUP BY 1) r ON r.platform = l.platform")
     return [known, stamp, per_file, no_rows, batch]
 
 

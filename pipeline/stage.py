@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from contracts.registry import Registry
-from pipeline.failures import SAMPLE_LINES, StepFailure, batch_id
+from pipeline.failures import SAMPLE_LINES, StepFailure
+from pipeline.failures import batch_id as batch_id_of
 from pipeline.failures import record as record_failures
 from pipeline.stage_audit import ensure_declared, quarantine_broken
 from pipeline.stage_sql import INPUT, LOOKUP, classify_sql, unknown_platform_sql
 from warehouse import clock
 from warehouse.crashpoint import crash_point
-from warehouse.schema import EVENT_COLUMNS
+from warehouse.schema import EVENT_COLUMNS, in_batches
 from warehouse.session import Warehouse
 
 EVENT_COLS = [c for c, _ in EVENT_COLUMNS]
@@ -87,9 +89,10 @@ def _write_outcomes(wh: Warehouse) -> StageResult:
                f"SELECT load_id, file_path, line_number, platform, reason FROM {CLASSIFIED} "
                "WHERE reason = 'out_of_scope'")
     wh.execute("INSERT INTO quarantined_events (load_id, file_path, line_number, platform, raw_line, reason, "
-               "contract_version, event_id, user_id, quarantined_at) "
+               "contract_version, event_id, user_id, quarantined_at, feature_sent, app_version) "
                f"SELECT load_id, file_path, line_number, platform, raw_line, reason, contract_version, event_id, "
-               f"user_id, ? FROM {CLASSIFIED} WHERE reason IS NOT NULL AND reason <> 'out_of_scope'", [now])
+               f"user_id, ?, feature_sent, app_version FROM {CLASSIFIED} "
+               "WHERE reason IS NOT NULL AND reason <> 'out_of_scope'", [now])
     for reason, n in wh.query(f"SELECT COALESCE(reason, ''), COUNT(*) FROM {CLASSIFIED} GROUP BY 1"):
         res.lines += n
         if reason == "":
@@ -110,11 +113,12 @@ def stage(wh: Warehouse, reg: Registry) -> StageResult:
     and a load that fails alone is recorded (check_results) and tried again by the next run.
     """
     pending = [r[0] for r in wh.query(
-        "SELECT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id")]
+        "SELECT DISTINCT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id")]
     declared = ensure_declared(wh, reg.rules)
     record_failures(wh, declared)
     if not pending:
         return StageResult(failures=declared)
+    # Staging is per load (all its platforms at once); the gate then decides per batch.
     with wh.transaction():
         sync_feature_lookup(wh, reg)
     try:
@@ -148,7 +152,8 @@ def _stage_loads(wh: Warehouse, reg: Registry, loads: list[str]) -> StageResult:
     finally:
         wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
     record_failures(wh, broken)
-    res.batches, res.failures = loads, broken
+    res.batches = [r[0] for r in wh.query(f"SELECT batch_id FROM batches WHERE load_id IN {ids} ORDER BY batch_id")]
+    res.failures = broken
     crash_point("stage:after_commit")
     return res
 
@@ -163,7 +168,7 @@ def _load_failed(wh: Warehouse, load_id: str, exc: Exception) -> list[StepFailur
         sample = [f"{p}:{ln}" for p, ln in wh.query(
             "SELECT file_path, line_number FROM raw_events WHERE load_id = ? AND platform IS NOT DISTINCT FROM ? "
             f"ORDER BY file_path, line_number LIMIT {SAMPLE_LINES}", [load_id, platform])]
-        failures.append(StepFailure(step="stage", check_name="stage_failed", batch_id=batch_id(load_id, platform),
+        failures.append(StepFailure(step="stage", check_name="stage_failed", batch_id=batch_id_of(load_id, platform),
                                     platform=platform, error=f"staging failed, the batch waits for the next run: "
                                     f"{error}", lines=sample, line_count=int(n)))
     with wh.transaction():
@@ -172,30 +177,50 @@ def _load_failed(wh: Warehouse, load_id: str, exc: Exception) -> list[StepFailur
     return failures
 
 
-# A blocking check returns a failure message for a batch, or None. The monitor registers its
-# checks here; a batch with any failure is held instead of promoted.
-BlockingCheck = Callable[[Warehouse, str], "str | None"]
-BLOCKING_CHECKS: list[tuple[str, BlockingCheck]] = []
+# The gate's checks. The monitor registers its evaluator here (monitors.gate): it is called once
+# per load with the load's staged batch ids and returns, per batch id, its check results (dicts
+# with at least `check`, `outcome` and `blocking`). A batch with a blocking failure is held.
+GateEvaluator = Callable[[Warehouse, list[str]], "dict[str, list[dict[str, Any]]]"]
+BLOCKING_CHECKS: list[GateEvaluator] = []
 
 
-def gate(wh: Warehouse) -> dict[str, str]:
-    """Staged pending batches → promoted, or held when a blocking check fails."""
+def gate(wh: Warehouse, checks: list[GateEvaluator] | None = None) -> dict[str, str]:
+    """Staged pending batches → promoted, or held when a blocking check fails. `checks`: the
+    evaluators to run (default: those registered in BLOCKING_CHECKS; [] promotes unchecked)."""
+    evaluators = BLOCKING_CHECKS if checks is None else checks
     decided: dict[str, str] = {}
-    batches = [r[0] for r in wh.query(
-        "SELECT load_id FROM batches WHERE state = 'pending' AND staged_at IS NOT NULL ORDER BY load_id")]
-    for load_id in batches:
-        results = []
-        for name, check in BLOCKING_CHECKS:
-            try:
-                failure = check(wh, load_id)
-            except Exception as exc:  # a check that cannot run holds its batch, never the others
-                failure = f"the check could not run: {type(exc).__name__}: {exc}"[:500]
-            results.append({"check": name, "outcome": "failed" if failure else "passed", "detail": failure})
-        state = "held" if any(r["outcome"] == "failed" for r in results) else "promoted"
+    rows = wh.query("SELECT load_id, batch_id FROM batches WHERE state = 'pending' AND staged_at IS NOT NULL "
+                    "ORDER BY batch_id")
+    by_load: dict[str, list[str]] = {}
+    for load_id, batch_id in rows:
+        by_load.setdefault(load_id, []).append(batch_id)
+    for batch_ids in by_load.values():
+        results: dict[str, list[dict[str, Any]]] = {b: [] for b in batch_ids}
+        now = clock.now()
+        # The checks' stored results and the decision commit together: a crash repeats both.
         with wh.transaction():
-            wh.execute("UPDATE batches SET state = ?, checks = ?, updated_at = ? "
-                       "WHERE load_id = ? AND state = 'pending'", [state, json.dumps(results), clock.now(), load_id])
-        decided[load_id] = state
+            for evaluate in evaluators:
+                try:
+                    found_by_batch = evaluate(wh, batch_ids)
+                except Exception as exc:  # a check that cannot run holds its own batches, never the others
+                    error = f"the check could not run: {type(exc).__name__}: {exc}"[:500]
+                    found_by_batch = {b: [{"check": getattr(evaluate, "__name__", "gate"), "outcome": "failed",
+                                           "blocking": True, "detail": error}] for b in batch_ids}
+                for batch_id, found in found_by_batch.items():
+                    results.setdefault(batch_id, []).extend(found)
+            for batch_id in batch_ids:
+                found = results[batch_id]
+                held = [r for r in found if r["outcome"] == "failed" and r.get("blocking")]
+                state = "held" if held else "promoted"
+                shown = [r for r in found if r["outcome"] in ("failed", "warn")]
+                wh.execute("UPDATE batches SET state = ?, checks = ?, updated_at = ? "
+                           "WHERE batch_id = ? AND state = 'pending'",
+                           [state, json.dumps(shown, default=str), now, batch_id])
+                if held:
+                    wh.execute("INSERT INTO batch_decisions (batch_id, action, from_state, to_state, decided_by, "
+                               "reason, decided_at) VALUES (?, 'hold', 'pending', 'held', 'gate', ?, ?)",
+                               [batch_id, "; ".join(r["check"] for r in held), now])
+                decided[batch_id] = state
     return decided
 
 
@@ -204,11 +229,11 @@ def promote(wh: Warehouse) -> PromoteResult:
     the earliest received_at (tie: smaller file path, line number), whatever the order of arrival."""
     res = PromoteResult()
     ready = [r[0] for r in wh.query(
-        "SELECT DISTINCT p.load_id FROM stg_pending p JOIN batches b ON b.load_id = p.load_id "
-        "WHERE b.state IN ('promoted', 'released') ORDER BY 1")]
+        "SELECT DISTINCT b.batch_id FROM stg_pending p JOIN batches b ON b.load_id = p.load_id "
+        "AND b.platform = p.platform WHERE b.state IN ('promoted', 'released') ORDER BY 1")]
     if not ready:
         return res
-    ids = wh.engine.in_list(ready)
+    part = in_batches(wh.engine.in_list(ready))
     cols = ", ".join(EVENT_COLS)
     keys = "load_id, file_path, line_number"
     now = clock.now()
@@ -218,9 +243,9 @@ def promote(wh: Warehouse) -> PromoteResult:
         wh.execute(
             "CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, "
             "ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn "
-            f"FROM (SELECT event_id, received_at, {keys}, 1 AS is_new FROM stg_pending WHERE load_id IN {ids} "
+            f"FROM (SELECT event_id, received_at, {keys}, 1 AS is_new FROM stg_pending WHERE {part} "
             f"UNION ALL SELECT event_id, received_at, {keys}, 0 AS is_new FROM stg_events "
-            f"WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN {ids})) c")
+            f"WHERE event_id IN (SELECT event_id FROM stg_pending WHERE {part})) c")
     with wh.transaction(), wh.bulk():
         losers = "SELECT event_id FROM _nova_rank WHERE is_new = 0 AND rn > 1"
         # Kept copies beaten by an earlier copy that arrived late: they become duplicates.
@@ -231,15 +256,15 @@ def promote(wh: Warehouse) -> PromoteResult:
         wh.execute(f"DELETE FROM stg_events WHERE event_id IN ({losers})")
         for target, cond in (("stg_events", "rn = 1"), ("stg_duplicates", "rn > 1")):
             wh.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM stg_pending "
-                       f"WHERE load_id IN {ids} AND ({keys}) IN "
+                       f"WHERE {part} AND ({keys}) IN "
                        f"(SELECT {keys} FROM _nova_rank WHERE is_new = 1 AND {cond})")
         wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
-                   f"SELECT event_date, workspace_id, user_id, 'added', ? FROM stg_pending WHERE load_id IN {ids} "
+                   f"SELECT event_date, workspace_id, user_id, 'added', ? FROM stg_pending WHERE {part} "
                    f"AND ({keys}) IN (SELECT {keys} FROM _nova_rank WHERE is_new = 1 AND rn = 1)", [now])
         counts = wh.query("SELECT SUM(CASE WHEN is_new = 1 AND rn = 1 THEN 1 ELSE 0 END), "
                           "SUM(CASE WHEN is_new = 1 AND rn > 1 THEN 1 ELSE 0 END), "
                           "SUM(CASE WHEN is_new = 0 AND rn > 1 THEN 1 ELSE 0 END) FROM _nova_rank")[0]
-        wh.execute(f"DELETE FROM stg_pending WHERE load_id IN {ids}")
+        wh.execute(f"DELETE FROM stg_pending WHERE {part}")
         crash_point("promote:before_commit")
     wh.execute("DROP TABLE IF EXISTS _nova_rank")
     res.batches = ready

@@ -40,6 +40,7 @@ HOURS default 4, platform default all.
   bad_release      a share of events, sent by one new app version, carries unknown feature ids (default 0.3)
   clock_skew       a share of client clocks jumps hours off (default 0.5)
   duplicate_storm  a share of lines is retried 1-5 times (default 0.5)
+  missing_workspace a share of events has a null or empty workspace id (default 0.2)
   spike            the volume times factor=F (default 3): new, distinct events in the window
   (a partial drop is an outage with share=0.5)
 Examples: outage-ios:2026-11-24T10:4   bad_release:2026-11-25T08:6,platform=android,share=0.5

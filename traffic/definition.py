@@ -123,6 +123,7 @@ class IncidentKind(StrEnum):
     bad_release = "bad_release"  # a share of events carries unknown feature ids
     clock_skew = "clock_skew"  # a burst of clocks hours off
     duplicate_storm = "duplicate_storm"  # many retries of the same lines
+    missing_workspace = "missing_workspace"  # a share of events with a null or empty workspace id
     spike = "spike"  # the platform's volume times `factor` (new, distinct events)
 
 
@@ -131,6 +132,7 @@ DEFAULT_SHARE = {
     IncidentKind.bad_release: 0.30,
     IncidentKind.clock_skew: 0.50,
     IncidentKind.duplicate_storm: 0.50,
+    IncidentKind.missing_workspace: 0.20,
     IncidentKind.spike: 1.0,
 }
 DEFAULT_SPIKE_FACTOR = 3.0
@@ -318,6 +320,8 @@ QUIRK_COUNTS: dict[str, str] = {
     "invalid_timestamp": "rows whose client time cannot be parsed",
     "unknown_features": "rows with a feature id that is not in the catalog",
     "bad_release_events": "rows given an unknown feature by a bad_release incident (in unknown_features)",
+    "missing_workspace_events": "rows whose workspace id a missing_workspace incident removed (in "
+                                "missing_workspace_id)",
     "pii_properties": "rows with email/ip/name/phone keys in their properties",
     "truncated": "lines cut short",
     "two_objects": "lines holding two JSON objects",

@@ -38,7 +38,7 @@ DEFECTS = (
     "none", "missing_event_id", "missing_user_id", "missing_workspace_id", "missing_feature",
     "missing_timestamp", "android_null_workspace", "unknown_feature", "invalid_timestamp",
 )
-D_NULL_WS, D_UNKNOWN, D_INVALID_TS = 6, 7, 8
+D_MISSING_WS, D_NULL_WS, D_UNKNOWN, D_INVALID_TS = 3, 6, 7, 8
 # Feature string kinds: offset blocks in FeatureStrings.
 F_ID, F_LEGACY, F_NAME, F_UNKNOWN = range(4)
 # Line corruptions.
@@ -266,6 +266,10 @@ class DayTraffic:
             self.counts["bad_release_events"] += int(bad.sum())
             defect[bad] = D_UNKNOWN
             released |= bad
+        for mask, share in self._incident(IncidentKind.missing_workspace, t_ms, plat):
+            gone = mask & is_feature & (defect == 0) & (rng.random(n) < share)
+            self.counts["missing_workspace_events"] += int(gone.sum())
+            defect[gone] = D_MISSING_WS
         for d, name in enumerate(DEFECTS[1:], start=1):
             self.counts[name if d != D_UNKNOWN else "unknown_features"] += int((defect == d).sum())
         return defect, released

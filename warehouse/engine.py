@@ -192,6 +192,9 @@ class Engine:
     def now(self) -> str:
         return "CURRENT_TIMESTAMP"
 
+    def catalog_name(self, name: str) -> str:
+        """An unquoted identifier as the catalog stores it (what tools that quote names must write)."""
+        return name
     def bucket_start(self, ts: str, seconds: int) -> str:
         """Start of the `seconds`-long bucket holding `ts` (buckets aligned on the Unix epoch)."""
         size = int(seconds) * 1_000_000
@@ -423,6 +426,9 @@ class SnowflakeEngine(Engine):
 
     def now(self) -> str:
         return "SYSDATE()"  # UTC TIMESTAMP_NTZ, like every time column
+
+    def catalog_name(self, name: str) -> str:
+        return name.upper()  # unquoted identifiers are stored upper case
 
     def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
         # REGEXP_LIKE anchors the pattern at both ends in Snowflake; REGEXP_INSTR does not.

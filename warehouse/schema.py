@@ -66,6 +66,24 @@ EVENT_NOT_NULL: tuple[str, ...] = (
     "event_id", "feature_id", "user_id", "workspace_id", "platform", "client_ts", "received_at", "event_ts",
     "event_date", *LINE_KEY,
 )
+# Lines of files outside `platform=<p>/` have no platform; their batch is `<load_id>/unknown`.
+NO_PLATFORM = "unknown"
+
+
+def batch_platform(col: str = "platform") -> str:
+    """The batch platform of a line (raw, staged or quarantined): its platform, or `unknown`."""
+    return f"COALESCE({col}, '{NO_PLATFORM}')"
+
+
+def batch_id_sql(load_col: str = "load_id", platform_col: str = "platform") -> str:
+    """`<load_id>/<platform>` in SQL (|| is the same on both engines)."""
+    return f"({load_col} || '/' || {batch_platform(platform_col)})"
+
+
+def in_batches(ids_sql: str, prefix: str = "") -> str:
+    """Predicate: the line (columns load_id, platform) belongs to one of these batch ids."""
+    return (f"({prefix}load_id, {batch_platform(prefix + 'platform')}) IN "
+            f"(SELECT load_id, platform FROM batches WHERE batch_id IN {ids_sql})")
 
 TABLES: tuple[Table, ...] = (
     Table("raw_events", (
@@ -82,8 +100,15 @@ TABLES: tuple[Table, ...] = (
     Table("batches", (
         ("load_id", "text"), ("state", "text"), ("created_at", "ts"), ("updated_at", "ts"),
         ("file_count", "int"), ("line_count", "int"), ("staged_at", "ts"), ("checks", "text"),
-        ("note", "text"), ("batch_id", "text"), ("platform", "text"),
-    ), "quarantine", doc="Each load is a batch: loading / pending / promoted / held / released / dropped."),
+        ("note", "text"), ("batch_id", "text"), ("platform", "text"), ("decided_by", "text"),
+        ("decided_at", "ts"), ("reason", "text"),
+    ), "quarantine", doc="One platform's part of one load is a batch (batch_id = <load_id>/<platform>): "
+                         "loading / pending / promoted / held / released / dropped; checks = the gate's "
+                         "failed and warned checks (JSON); decided_by / reason = the last person's decision."),
+    Table("batch_decisions", (
+        ("batch_id", "text"), ("action", "text"), ("from_state", "text"), ("to_state", "text"),
+        ("decided_by", "text"), ("reason", "text"), ("decided_at", "ts"),
+    ), "quarantine", doc="Every decision on a batch (gate hold, release, drop) with who and why: the audit trail."),
     Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True, not_null=EVENT_NOT_NULL,
           compressed=("properties",),
           doc="Valid events of batches not yet promoted (the gate runs on them)."),
@@ -97,7 +122,7 @@ TABLES: tuple[Table, ...] = (
     Table("quarantined_events", (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
         ("raw_line", "text"), ("reason", "text"), ("contract_version", "text"), ("event_id", "text"),
-        ("user_id", "text"), ("quarantined_at", "ts"),
+        ("user_id", "text"), ("quarantined_at", "ts"), ("feature_sent", "text"), ("app_version", "text"),
     ), "quarantine", personal_data=True, compressed=("raw_line",),
         doc="Lines that broke the contract, with a reason code."),
     Table("ignored_events", (

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from config import Settings, get_settings
 from nova.errors import Exit, NovaError
 from warehouse.engine import DuckDBEngine, Engine, engine_for_url
-from warehouse.schema import TABLES, Table, create_table_sql
+from warehouse.schema import NO_PLATFORM, TABLES, Table, batch_platform, create_table_sql
 
 _LOG_SQL = os.environ.get("NOVA_LOG_SQL") == "1"  # every statement and its duration, on stderr
 
@@ -76,6 +76,13 @@ class Warehouse:
     def native(self) -> Any:
         """The DuckDB connection itself (Arrow registration); DuckDB only."""
         return self.dbapi.driver_connection
+
+    def duckdb_cursor(self) -> Any:
+        """A DuckDBPyConnection on the same database (for libraries that need the real class, e.g.
+        Soda): its own handle, so it never meets an unfetched result of the session's; DuckDB only."""
+        wrapper = self.dbapi.driver_connection
+        con = getattr(wrapper, "_ConnectionWrapper__c", wrapper)  # duckdb_engine keeps the connection here
+        return con.cursor()
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         cur = self._cursor
@@ -157,6 +164,27 @@ class Warehouse:
 
     def ensure_schema(self) -> None:
         self.ensure_tables(TABLES)
+        self._split_batches_per_platform()
+
+    def _split_batches_per_platform(self) -> None:
+        """Warehouses from before the batch unit was one platform's part of a load hold one row per
+        load (batch_id NULL): each becomes one row per platform of its raw lines, same state."""
+        if not self.scalar("SELECT COUNT(*) FROM batches WHERE batch_id IS NULL"):
+            return
+        plat = batch_platform("r.platform")
+        with self.transaction():
+            self.execute(
+                "INSERT INTO batches (batch_id, load_id, platform, state, created_at, updated_at, file_count, "
+                "line_count, staged_at, checks, note) "
+                f"SELECT b.load_id || '/' || p.platform, b.load_id, p.platform, b.state, b.created_at, b.updated_at, "
+                "p.files, p.lines, b.staged_at, b.checks, b.note FROM batches b JOIN "
+                f"(SELECT r.load_id, {plat} AS platform, COUNT(DISTINCT r.file_path) AS files, COUNT(*) AS lines "
+                f"FROM raw_events r GROUP BY r.load_id, {plat}) p ON p.load_id = b.load_id WHERE b.batch_id IS NULL")
+            # A load without raw lines left (erased) keeps one row of its own.
+            self.execute(f"UPDATE batches SET batch_id = load_id || '/{NO_PLATFORM}', platform = '{NO_PLATFORM}' "
+                         "WHERE batch_id IS NULL AND load_id NOT IN "
+                         "(SELECT load_id FROM batches WHERE batch_id IS NOT NULL)")
+            self.execute("DELETE FROM batches WHERE batch_id IS NULL")
 
     def ensure_tables(self, tables: Sequence[Table]) -> list[tuple[str, str]]:
         """Create missing tables, and add the columns a newer release declares to existing ones;

@@ -33,6 +33,7 @@ def test_generated_traffic_loads_stages_and_adds_up(tmp_path: Path) -> None:
     assert data["received"] == data["staged"] + data["duplicate"] + data["ignored"] + data["held"] + q
     assert data["staged"] > 0 and data["duplicate"] > 0 and data["ignored"] > 0
     assert {"invalid_json", "unknown_feature", "too_late", "missing_workspace_id"} <= set(data["quarantined"])
+    assert data["held"] == 0 and data["dropped"] == 0  # realistic quirk rates hold no batch
 
 
 def test_quarantine_replay_after_catalog_fix(tmp_path: Path) -> None:
@@ -70,17 +71,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "trust scores of" in res.stdout and "iOS" in res.stdout  # the last day's platforms and areas
 
 
-def test_batches_list_shows_each_load_and_its_state(tmp_path: Path) -> None:
+def test_batches_list_shows_each_batch_and_its_state(tmp_path: Path) -> None:
     landing = Path(os.environ["NOVA_LANDING_PATH"])
     write_landing(landing, "web", "a.jsonl", [web("m1")])
     assert nova("load").returncode == 0
     pending = json.loads(nova("batches", "list", "--json").stdout)
-    assert [b["state"] for b in pending] == ["pending"] and pending[0]["line_count"] == 1
+    assert [(b["state"], b["platform"], b["lines"]) for b in pending] == [("pending", "web", 1)]
+    assert pending[0]["batch_id"] == pending[0]["load_id"] + "/web" and pending[0]["failed_checks"] == []
     assert nova("run").returncode == 0
     write_landing(landing, "web", "b.jsonl", [web("m2"), web("m3")])
     assert nova("load").returncode == 0
     assert nova("run").returncode == 0
     rows = json.loads(nova("batches", "list", "--json").stdout)
-    assert [(b["state"], b["line_count"]) for b in rows] == [("promoted", 1), ("promoted", 2)]
+    assert [(b["state"], b["lines"]) for b in rows] == [("promoted", 1), ("promoted", 2)]
     table = nova("batches", "list")
     assert table.returncode == 0 and rows[0]["load_id"] in table.stdout

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.pipeline.test_snowflake_dialect import snow_conn  # noqa: F401  (a fakesnow connection, gate SQL tests)
 
 DAY = "2026-11-25"
 BASELINE_DAY = "2026-11-24"
@@ -50,7 +51,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
            "SODA_CORE_TELEMETRY_ENABLED": "false"}
     incidents = [a for spec in INCIDENTS for a in ("--incident", spec)]
     for args in (("generate", "--start", BASELINE_DAY, "--days", "2", "-n", "8000", "--seed", "11", "-q",
-                  *incidents), ("load",), ("run",)):
+                  *incidents), ("load",), ("run",),
+                 # The gate holds the iOS part (bad release); on-call releases it, so the scores see the
+                 # incident in the curated data (quarantined unknown ids) rather than held lines.
+                 ("batches", "release", "--all", "--by", "test"), ("run",)):
         done = nova(*args, env=env)
         assert done.returncode == 0, (args, done.stderr)
     report = root / "report.html"

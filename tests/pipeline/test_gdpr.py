@@ -31,7 +31,7 @@ HAS_CURATE = importlib.util.find_spec("pipeline.curate") is not None
 TECHNICAL = {"load_id", "line_number", "staged_at", "quarantined_at", "loaded_at"}
 # Tables about the runs themselves (loads, requests, clocks), not about the data.
 RUN_TABLES = {"load_ledger", "batches", "erasure_counts", "gdpr_requests", "gdpr_pending_ids", "model_state",
-              "backfill_progress", "dim_feature"}
+              "backfill_progress", "dim_feature", "check_results", "metric_history", "batch_decisions"}
 
 
 def ws(w: str) -> dict[str, str]:

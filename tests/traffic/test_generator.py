@@ -24,7 +24,7 @@ from traffic.formats import BAD_TIMES
 START = dt.date(2026, 11, 23)  # a Monday
 INCIDENTS = ["outage-ios:2026-11-23T10:3", "bad_release-android:2026-11-23T14:3,share=0.6",
              "clock_skew-web:2026-11-24T09:2", "duplicate_storm-backend:2026-11-24T15:2",
-             "spike-web:2026-11-23T18:2,factor=2"]
+             "missing_workspace-web:2026-11-24T12:2", "spike-web:2026-11-23T18:2,factor=2"]
 PATH = re.compile(r"platform=(web|ios|android|backend)/dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/"
                   r"(events|legacy)-[0-9a-f]{8}-\d{4}(-redelivered)?\.jsonl(\.gz)?$")
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -9,5 +9,8 @@ CREATE TABLE IF NOT EXISTS batches (
   checks VARCHAR,
   note VARCHAR,
   batch_id VARCHAR,
-  platform VARCHAR
+  platform VARCHAR,
+  decided_by VARCHAR,
+  decided_at TIMESTAMP,
+  reason VARCHAR
 );

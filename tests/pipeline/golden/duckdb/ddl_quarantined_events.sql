@@ -8,5 +8,7 @@ CREATE TABLE IF NOT EXISTS quarantined_events (
   contract_version VARCHAR,
   event_id VARCHAR,
   user_id VARCHAR,
-  quarantined_at TIMESTAMP
+  quarantined_at TIMESTAMP,
+  feature_sent VARCHAR,
+  app_version VARCHAR
 );

@@ -8,6 +8,8 @@ CREATE TRANSIENT TABLE IF NOT EXISTS quarantined_events (
   contract_version VARCHAR,
   event_id VARCHAR,
   user_id VARCHAR,
-  quarantined_at TIMESTAMP_NTZ(6)
+  quarantined_at TIMESTAMP_NTZ(6),
+  feature_sent VARCHAR,
+  app_version VARCHAR
 )
 DATA_RETENTION_TIME_IN_DAYS = 1;

@@ -1,4 +1,4 @@
-SELECT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id;
+SELECT DISTINCT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id;
 
 SELECT lower(table_name), lower(column_name) FROM information_schema.columns WHERE table_schema = current_schema() AND is_nullable = 'YES';
 
@@ -24,7 +24,7 @@ INSERT INTO stg_pending (event_id, event_name, feature_id, feature_sent, action,
 
 INSERT INTO ignored_events (load_id, file_path, line_number, platform, reason) SELECT load_id, file_path, line_number, platform, reason FROM _nova_classified WHERE reason = 'out_of_scope';
 
-INSERT INTO quarantined_events (load_id, file_path, line_number, platform, raw_line, reason, contract_version, event_id, user_id, quarantined_at) SELECT load_id, file_path, line_number, platform, raw_line, reason, contract_version, event_id, user_id, ? FROM _nova_classified WHERE reason IS NOT NULL AND reason <> 'out_of_scope';
+INSERT INTO quarantined_events (load_id, file_path, line_number, platform, raw_line, reason, contract_version, event_id, user_id, quarantined_at, feature_sent, app_version) SELECT load_id, file_path, line_number, platform, raw_line, reason, contract_version, event_id, user_id, ?, feature_sent, app_version FROM _nova_classified WHERE reason IS NOT NULL AND reason <> 'out_of_scope';
 
 SELECT COALESCE(reason, ''), COUNT(*) FROM _nova_classified GROUP BY 1;
 
@@ -34,9 +34,11 @@ COMMIT;
 
 DROP TABLE IF EXISTS _nova_classified;
 
-SELECT DISTINCT p.load_id FROM stg_pending p JOIN batches b ON b.load_id = p.load_id WHERE b.state IN ('promoted', 'released') ORDER BY 1;
+SELECT batch_id FROM batches WHERE load_id IN ('L20261125T170000000-0a1b2c') ORDER BY batch_id;
 
-CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn FROM (SELECT event_id, received_at, load_id, file_path, line_number, 1 AS is_new FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c') UNION ALL SELECT event_id, received_at, load_id, file_path, line_number, 0 AS is_new FROM stg_events WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c'))) c;
+SELECT DISTINCT b.batch_id FROM stg_pending p JOIN batches b ON b.load_id = p.load_id AND b.platform = p.platform WHERE b.state IN ('promoted', 'released') ORDER BY 1;
+
+CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn FROM (SELECT event_id, received_at, load_id, file_path, line_number, 1 AS is_new FROM stg_pending WHERE (load_id, COALESCE(platform, 'unknown')) IN (SELECT load_id, platform FROM batches WHERE batch_id IN ('L20261125T170000000-0a1b2c/android', 'L20261125T170000000-0a1b2c/backend', 'L20261125T170000000-0a1b2c/ios', 'L20261125T170000000-0a1b2c/web')) UNION ALL SELECT event_id, received_at, load_id, file_path, line_number, 0 AS is_new FROM stg_events WHERE event_id IN (SELECT event_id FROM stg_pending WHERE (load_id, COALESCE(platform, 'unknown')) IN (SELECT load_id, platform FROM batches WHERE batch_id IN ('L20261125T170000000-0a1b2c/android', 'L20261125T170000000-0a1b2c/backend', 'L20261125T170000000-0a1b2c/ios', 'L20261125T170000000-0a1b2c/web')))) c;
 
 BEGIN TRANSACTION;
 
@@ -46,15 +48,15 @@ INSERT INTO stg_duplicates (event_id, event_name, feature_id, feature_sent, acti
 
 DELETE FROM stg_events WHERE event_id IN (SELECT event_id FROM _nova_rank WHERE is_new = 0 AND rn > 1);
 
-INSERT INTO stg_events (event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at) SELECT event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c') AND (load_id, file_path, line_number) IN (SELECT load_id, file_path, line_number FROM _nova_rank WHERE is_new = 1 AND rn = 1);
+INSERT INTO stg_events (event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at) SELECT event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at FROM stg_pending WHERE (load_id, COALESCE(platform, 'unknown')) IN (SELECT load_id, platform FROM batches WHERE batch_id IN ('L20261125T170000000-0a1b2c/android', 'L20261125T170000000-0a1b2c/backend', 'L20261125T170000000-0a1b2c/ios', 'L20261125T170000000-0a1b2c/web')) AND (load_id, file_path, line_number) IN (SELECT load_id, file_path, line_number FROM _nova_rank WHERE is_new = 1 AND rn = 1);
 
-INSERT INTO stg_duplicates (event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at) SELECT event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c') AND (load_id, file_path, line_number) IN (SELECT load_id, file_path, line_number FROM _nova_rank WHERE is_new = 1 AND rn > 1);
+INSERT INTO stg_duplicates (event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at) SELECT event_id, event_name, feature_id, feature_sent, action, user_id, anonymous_id, workspace_id, platform, app_version, contract_version, client_ts, sent_at, received_at, event_ts, event_date, drift_seconds, is_late, clock_ahead, properties, load_id, file_path, line_number, staged_at FROM stg_pending WHERE (load_id, COALESCE(platform, 'unknown')) IN (SELECT load_id, platform FROM batches WHERE batch_id IN ('L20261125T170000000-0a1b2c/android', 'L20261125T170000000-0a1b2c/backend', 'L20261125T170000000-0a1b2c/ios', 'L20261125T170000000-0a1b2c/web')) AND (load_id, file_path, line_number) IN (SELECT load_id, file_path, line_number FROM _nova_rank WHERE is_new = 1 AND rn > 1);
 
-INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) SELECT event_date, workspace_id, user_id, 'added', ? FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c') AND (load_id, file_path, line_number) IN (SELECT load_id, file_path, line_number FROM _nova_rank WHERE is_new = 1 AND rn = 1);
+INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) SELECT event_date, workspace_id, user_id, 'added', ? FROM stg_pending WHERE (load_id, COALESCE(platform, 'unknown')) IN (SELECT load_id, platform FROM batches WHERE batch_id IN ('L20261125T170000000-0a1b2c/android', 'L20261125T170000000-0a1b2c/backend', 'L20261125T170000000-0a1b2c/ios', 'L20261125T170000000-0a1b2c/web')) AND (load_id, file_path, line_number) IN (SELECT load_id, file_path, line_number FROM _nova_rank WHERE is_new = 1 AND rn = 1);
 
 SELECT SUM(CASE WHEN is_new = 1 AND rn = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN is_new = 1 AND rn > 1 THEN 1 ELSE 0 END), SUM(CASE WHEN is_new = 0 AND rn > 1 THEN 1 ELSE 0 END) FROM _nova_rank;
 
-DELETE FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c');
+DELETE FROM stg_pending WHERE (load_id, COALESCE(platform, 'unknown')) IN (SELECT load_id, platform FROM batches WHERE batch_id IN ('L20261125T170000000-0a1b2c/android', 'L20261125T170000000-0a1b2c/backend', 'L20261125T170000000-0a1b2c/ios', 'L20261125T170000000-0a1b2c/web'));
 
 COMMIT;
 
