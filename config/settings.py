@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(2, description="DuckDB worker threads")
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
+    # Connect arguments (the connector refuses them in the URL): private links, proxies, test servers.
+    snowflake_host: str | None = Field(None, description="Snowflake host name, e.g. a PrivateLink host "
+                                                         "(default: <account>.snowflakecomputing.com)")
+    snowflake_port: int | None = Field(None, description="Snowflake port (default 443)")
+    snowflake_protocol: str | None = Field(None, description="https (default) or http (local test server only)")
+    lock_timeout_seconds: int = Field(
+        30, description="How long a writing step waits for the writer lock (and, on Snowflake, for a row lock) "
+                        "before it gives up with a message naming the holder")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")

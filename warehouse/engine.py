@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlglot import exp
 
@@ -50,6 +50,18 @@ class Engine:
 
     def t(self, logical: str) -> str:
         return self.types[logical]
+
+    def connect_args(self, settings: Any) -> dict[str, Any]:
+        """Arguments of the DBAPI connect call (SQLAlchemy's `connect_args`)."""
+        return {}
+
+    def sqlalchemy_options(self) -> dict[str, Any]:
+        """Options of `sqlalchemy.create_engine`."""
+        return {}
+
+    def column_key(self, name: str) -> str:
+        """A result column's name as the code looks it up (the project's names are lower case)."""
+        return name
 
     def lit(self, value: str) -> str:
         """A string literal as this dialect reads it (Snowflake unescapes backslashes)."""
@@ -276,6 +288,46 @@ class SnowflakeEngine(Engine):
         **Engine.types, "float": "FLOAT", "ts": "TIMESTAMP_NTZ(6)", "json": "VARIANT",
         "key": "BINARY",  # MD5_BINARY: 16 bytes
     }
+
+    # Pinned per session, whatever the account or user defaults are (docs/snowflake.md, Session):
+    # naive times are UTC, text is parsed by the documented AUTO rules, TIMESTAMP means NTZ, and a
+    # statement waits for a row lock at most lock_timeout_seconds instead of 12 hours.
+    SESSION_PARAMETERS: ClassVar[dict[str, Any]] = {
+        "TIMEZONE": "UTC",
+        "TIMESTAMP_TYPE_MAPPING": "TIMESTAMP_NTZ",
+        "TIMESTAMP_INPUT_FORMAT": "AUTO",
+        "DATE_INPUT_FORMAT": "AUTO",
+        "TIMESTAMP_NTZ_OUTPUT_FORMAT": "YYYY-MM-DD HH24:MI:SS.FF6",
+        "WEEK_START": 1,
+        "QUOTED_IDENTIFIERS_IGNORE_CASE": False,
+    }
+
+    def connect_args(self, settings: Any) -> dict[str, Any]:
+        # The SQL of the project binds with `?`. autocommit: snowflake-sqlalchemy turns it off,
+        # which would run every statement outside wh.transaction() in an implicit transaction
+        # that only the pool's rollback ends; on DuckDB such a statement commits by itself.
+        args: dict[str, Any] = {
+            "paramstyle": "qmark", "autocommit": True,
+            "session_parameters": {**self.SESSION_PARAMETERS, "LOCK_TIMEOUT": int(settings.lock_timeout_seconds)},
+        }
+        if settings.snowflake_password is not None:
+            args["password"] = settings.snowflake_password.get_secret_value()
+        # The connector refuses host/port/protocol in the URL: PrivateLink, proxies, test servers.
+        for name in ("host", "port", "protocol"):
+            value = getattr(settings, f"snowflake_{name}", None)
+            if value is not None:
+                args[name] = value
+        return args
+
+    def sqlalchemy_options(self) -> dict[str, Any]:
+        # The dialect's own queries (at first connect) must bind like ours, or the connector refuses
+        # them. AUTOCOMMIT: otherwise SQLAlchemy sets its default level, READ COMMITTED, at connect,
+        # which turns the connection's autocommit off again (see connect_args).
+        return {"paramstyle": "qmark", "isolation_level": "AUTOCOMMIT"}
+
+    def column_key(self, name: str) -> str:
+        # Snowflake reports unquoted identifiers in upper case (REQUEST_ID).
+        return name.lower()
 
     def row_key(self, parts: Sequence[str]) -> str:
         return f"MD5_BINARY({self.key_text(parts)})"
