@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     lock_timeout_seconds: int = Field(
         30, description="How long a writing step waits for the writer lock (and, on Snowflake, for a row lock) "
                         "before it gives up with a message naming the holder")
+    writer_lock_lease_minutes: int = Field(
+        360, description="A writer lock older than this is taken over (its holder crashed); longer than any step")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")

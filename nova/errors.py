@@ -13,6 +13,7 @@ class Exit(IntEnum):
     USAGE = 2  # bad arguments or options
     CONFIG = 3  # settings, contracts or warehouse unusable
     DATA = 4  # input data unusable (missing file, unreadable landing path)
+    BUSY = 5  # another writing step holds the warehouse's writer lock: nothing was written, retry later
     INTERRUPTED = 130
 
 

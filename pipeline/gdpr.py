@@ -30,6 +30,7 @@ from pipeline.gdpr_landing import erase_from_landing
 from pipeline.landing import Landing
 from warehouse import clock
 from warehouse.crashpoint import crash_point
+from warehouse.lock import writer_lock
 from warehouse.schema import EVENT_COLUMNS, Table, create_table_sql
 from warehouse.session import Warehouse
 
@@ -336,7 +337,8 @@ def process_pending(wh: Warehouse, landing: Landing | None, reg: Registry,
                     now: dt.datetime | None = None) -> list[ProcessResult]:
     """Process every pending request, oldest first (what `nova gdpr process` and the daemon do).
     A completed request is never processed again, so re-running is a no-op."""
-    return [process_request(wh, landing, reg, req, now) for req in list_requests(wh, pending_only=True)]
+    with writer_lock(wh, "gdpr process"):
+        return [process_request(wh, landing, reg, req, now) for req in list_requests(wh, pending_only=True)]
 
 
 def summary(deleted: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ import pyarrow as pa
 from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
 from warehouse import clock
 from warehouse.crashpoint import crash_point
+from warehouse.lock import writer_lock
 from warehouse.session import Warehouse
 
 # Lines per transaction; NOVA_LOAD_CHUNK_LINES lowers it (crash tests).
@@ -71,6 +72,11 @@ def _read_all(landing: Landing, files: list[LandingFile]) -> Iterator[tuple[Land
 
 def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None] | None = None) -> LoadResult:
     """Load every new file; returns what was loaded (load_id None when nothing was new)."""
+    with writer_lock(wh, "load"):
+        return _load(wh, landing, progress)
+
+
+def _load(wh: Warehouse, landing: Landing, progress: Callable[[int, int], None] | None) -> LoadResult:
     t0 = time.perf_counter()
     recover_interrupted(wh)
     known = {(p, s, c) for p, s, c in wh.query("SELECT file_path, size_bytes, checksum FROM load_ledger")}

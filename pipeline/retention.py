@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from warehouse import clock
+from warehouse.lock import writer_lock
 from warehouse.session import Warehouse
 
 KEY = "(load_id, file_path, line_number)"
@@ -124,6 +125,13 @@ def apply_retention(wh: Warehouse, settings: Settings, now: dt.datetime | None =
                     dry_run: bool = False) -> dict[str, int]:
     """Delete what is older than the retention; returns rows removed (or that would be) per table,
     and `<table>:trimmed` for per-user summaries whose history was shortened. One transaction."""
+    if dry_run:
+        return _apply(wh, settings, now, dry_run)
+    with writer_lock(wh, "retention"):
+        return _apply(wh, settings, now, dry_run)
+
+
+def _apply(wh: Warehouse, settings: Settings, now: dt.datetime | None, dry_run: bool) -> dict[str, int]:
     c = cutoffs(settings, now or clock.now())
     tables = _base_tables(wh)
     _collect_expired(wh, c)  # DDL before the transaction: Snowflake commits on DDL

@@ -126,6 +126,9 @@ TABLES: tuple[Table, ...] = (
         ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
         ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
     ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON)."),
+    Table("writer_lock", (
+        ("name", "text"), ("holder", "text"), ("step", "text"), ("since", "ts"), ("expires_at", "ts"),
+    ), "ops", doc="The lease each writing step holds (warehouse/lock.py): one writer at a time, on both engines."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),
