@@ -51,10 +51,11 @@ def _candidates(wh: Warehouse, landing: Landing, texts: dict[str, set[str]]) -> 
     already; only the others are read: files named by the erased lines, files not loaded yet,
     and files some of whose raw lines are gone (raw retention or an earlier erasure: a local
     folder has no lifecycle rule)."""
+    # A size COPY_HISTORY did not report (NULL in the ledger) is not "whole": that file is read.
     whole = {(p, int(s)) for p, s in wh.query(
         "SELECT l.file_path, l.size_bytes FROM load_ledger l JOIN (SELECT load_id, file_path, COUNT(*) AS n "
         "FROM raw_events GROUP BY load_id, file_path) r ON r.load_id = l.load_id AND r.file_path = l.file_path "
-        "WHERE r.n = l.line_count")}
+        "WHERE r.n = l.line_count AND l.size_bytes IS NOT NULL")}
     return [f for f in landing.files() if f.rel_path in texts or (f.rel_path, f.size) not in whole]
 
 

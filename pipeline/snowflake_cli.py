@@ -8,6 +8,7 @@ answers the few queries they ask (the batch ids), so what is printed is what the
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ from pipeline.stage_sql import classify_sql, unknown_platform_sql
 from warehouse.engine import Engine, SnowflakeEngine
 from warehouse.schema import TABLES, create_table_sql
 
-EXAMPLE_LOAD_ID = "L20261125T170000000-0a1b2c"  # what `nova load` would generate (load.new_load_id)
+EXAMPLE_LOAD_ID = "L20261125T170000000-0a1b2c"
+EXAMPLE_DAY = dt.date(2026, 11, 25)  # what `nova load` would generate (load.new_load_id)
 
 
 class What(enum.StrEnum):
@@ -86,6 +88,8 @@ class StatementRecorder:
         select = sql.split(" FROM ", 1)[0]
         if select.endswith("load_id"):
             return [(i,) for i in self.load_ids]
+        if select.startswith("SELECT MIN(event_date), MAX(event_date)"):  # the batch's event dates
+            return [(EXAMPLE_DAY, EXAMPLE_DAY)]
         if select.startswith("SELECT SUM("):
             return [(0,) * select.count("SUM(")]
         return []
@@ -146,7 +150,7 @@ def load_statements(land: SnowflakeLanding, load_id: str = EXAMPLE_LOAD_ID) -> l
         *(Statement(f"claim {i}/{len(claim)}", s) for i, s in enumerate(claim, 1)),
         Statement("nova load: claim", "COMMIT"),
         Statement("copy history (ledger source)", copy_history_sql(land)),
-        Statement("rejected rows of a bulk copy", validate_sql()),
+        Statement("rejected rows (bulk copy and pipe)", validate_sql(land)),
         Statement("rejected rows of the pipe", validate_pipe_sql(land)),
         Statement("pipe status (raw freshness)", pipe_status_sql(land)),
         Statement("re-queue missed notifications", refresh_pipe_sql(land)),

@@ -207,10 +207,18 @@ def refresh_pipe_sql(land: SnowflakeLanding, modified_after: str | None = None) 
     return f"ALTER PIPE {object_name(land.pipe)} REFRESH{tail}"
 
 
-def validate_sql(job_id: str = "_last") -> str:
-    """Rows a bulk COPY (ON_ERROR = CONTINUE) rejected. Snowflake documents that VALIDATE does not
-    evaluate a transforming COPY's SELECT: it re-parses the files, which is what can fail here."""
-    return f"SELECT * FROM TABLE(VALIDATE({RAW.name}, JOB_ID => {sf_lit(job_id)}))"
+def validate_sql(land: SnowflakeLanding, hours: int = 24) -> str:
+    """Files whose rows a COPY (bulk or Snowpipe, ON_ERROR = CONTINUE) rejected, with the first error
+    and where it was. Not VALIDATE(): it does not support a COPY that transforms with a SELECT
+    (ours does); COPY_HISTORY's error columns cover both loads."""
+    path = land.relative_path("FILE_NAME")
+    return (f"SELECT {path} AS file_path, STATUS AS status, ROW_COUNT AS row_count, ROW_PARSED AS row_parsed, "
+            "ERROR_COUNT AS error_count, FIRST_ERROR_MESSAGE AS first_error, "
+            "FIRST_ERROR_LINE_NUMBER AS first_error_line, "
+            "FIRST_ERROR_COLUMN_NAME AS first_error_column, LAST_LOAD_TIME AS last_load_time "
+            f"FROM TABLE(INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME => {sf_lit(RAW.name.upper())}, "
+            f"START_TIME => DATEADD(HOUR, -{int(hours)}, CURRENT_TIMESTAMP()))) "
+            "WHERE ERROR_COUNT > 0 ORDER BY LAST_LOAD_TIME DESC")
 
 
 def validate_pipe_sql(land: SnowflakeLanding, hours: int = 24) -> str:

@@ -159,8 +159,13 @@ class Engine:
     def key_text(parts: Sequence[str]) -> str:
         """One text for several non-NULL text columns, injective: every part but the last is
         prefixed by its length, so no value (whatever characters it holds) can shift a boundary."""
-        pieces = [p for part in parts[:-1] for p in (f"CAST(LENGTH({part}) AS VARCHAR)", part)]
-        return f"CONCAT_WS(CHR(31), {', '.join([*pieces, parts[-1]])})"
+        # NULL-safe on both engines: CONCAT_WS skips a NULL argument in DuckDB but returns NULL in
+        # Snowflake, so no argument may be NULL. A NULL part reads as length '-' (never a number);
+        # a NULL last part as CHR(31) || '-' (only a value holding control characters could match).
+        # For non-NULL parts the text is the same as before: stored keys stay valid.
+        pieces = [p for part in parts[:-1]
+                  for p in (f"COALESCE(CAST(LENGTH({part}) AS VARCHAR), '-')", f"COALESCE({part}, '')")]
+        return f"CONCAT_WS(CHR(31), {', '.join([*pieces, f'COALESCE({parts[-1]}, CHR(31) || {chr(39)}-{chr(39)})'])})"
 
     def row_key(self, parts: Sequence[str]) -> str:
         """A 128-bit key (MD5) of several text columns: a join or anti-join on it builds its hash
@@ -188,6 +193,10 @@ class Engine:
     def json_as_text(self, expr: str) -> str:
         """A JSON column as its JSON text (to search it like any text)."""
         return f"CAST({expr} AS VARCHAR)"
+
+    def replace_view(self, name: str) -> str:
+        """The head of a view definition re-run by every curate step."""
+        return f"CREATE OR REPLACE VIEW {name}"
 
     def received_at_of_line(self, raw: str, decode_error: str, fallback: str, tail_text: str | None = None) -> str:
         """The collector's `received_at` of a raw line as UTC, else `fallback` (the file's mtime:
@@ -361,8 +370,9 @@ class SnowflakeEngine(Engine):
         return self.json_text(doc, path)
 
     def doc_object_without(self, doc: str, paths: Sequence[str], path: str, keys: Sequence[str]) -> str:
-        v = self.json_value(doc, path)
-        return f"IFF(IS_OBJECT({v}), {self.strip_keys(v, keys)}, NULL)"
+        # AS_OBJECT: NULL unless an object, so OBJECT_DELETE gets an OBJECT (no implicit cast of
+        # a VARIANT) and the path is read once.
+        return self.strip_keys(f"AS_OBJECT({self.json_value(doc, path)})", keys)
 
     def try_iso_timestamp(self, text_expr: str) -> str:
         # Snowflake reads a digits-only string as epoch seconds; an ISO time always has a '-'.
@@ -400,6 +410,10 @@ class SnowflakeEngine(Engine):
 
     def json_as_text(self, expr: str) -> str:
         return f"TO_JSON({expr})"
+
+    def replace_view(self, name: str) -> str:
+        # COPY GRANTS: a replaced view keeps the SELECT grants analysts' roles were given.
+        return f"CREATE OR REPLACE VIEW {name} COPY GRANTS"
 
 
 ENGINES: dict[str, type[Engine]] = {"duckdb": DuckDBEngine, "snowflake": SnowflakeEngine}

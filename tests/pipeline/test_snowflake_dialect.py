@@ -89,7 +89,7 @@ def rendered() -> dict[str, list[str]]:
         "unclaimed": [unclaimed_sql()],
         "claim": claim_sql(EXAMPLE_LOAD_ID, LAND),
         "copy_history": [copy_history_sql(LAND)],
-        "validate": [validate_sql()],
+        "validate": [validate_sql(LAND)],
         "validate_pipe": [validate_pipe_sql(LAND)],
         "pipe_status": [pipe_status_sql(LAND)],
         "refresh_pipe": [refresh_pipe_sql(LAND)],

@@ -32,7 +32,9 @@ DROP TABLE IF EXISTS _nova_classified;
 
 SELECT DISTINCT p.load_id FROM stg_pending p JOIN batches b ON b.load_id = p.load_id WHERE b.state IN ('promoted', 'released') ORDER BY 1;
 
-CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn FROM (SELECT event_id, received_at, load_id, file_path, line_number, 1 AS is_new FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c') UNION ALL SELECT event_id, received_at, load_id, file_path, line_number, 0 AS is_new FROM stg_events WHERE event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c'))) c;
+SELECT MIN(event_date), MAX(event_date) FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c');
+
+CREATE OR REPLACE TEMP TABLE _nova_rank AS SELECT event_id, load_id, file_path, line_number, is_new, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY received_at, file_path, line_number, load_id) AS rn FROM (SELECT event_id, received_at, load_id, file_path, line_number, 1 AS is_new FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c') UNION ALL SELECT event_id, received_at, load_id, file_path, line_number, 0 AS is_new FROM stg_events WHERE event_date BETWEEN CAST('2026-11-22' AS DATE) AND CAST('2026-11-28' AS DATE) AND event_id IN (SELECT event_id FROM stg_pending WHERE load_id IN ('L20261125T170000000-0a1b2c'))) c;
 
 BEGIN TRANSACTION;
 
