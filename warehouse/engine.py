@@ -346,8 +346,8 @@ class SnowflakeEngine(Engine):
         return lit(".".join(f'"{s}"' for s in path_segments(path)))
 
     def parse_json(self, text_expr: str) -> str:
-        return (f"CASE WHEN IS_OBJECT(TRY_PARSE_JSON({text_expr})) "
-                f"THEN TRY_PARSE_JSON({text_expr}) END")
+        # AS_OBJECT: NULL unless the line is one JSON object, with a single parse.
+        return f"AS_OBJECT(TRY_PARSE_JSON({text_expr}))"
 
     def json_text(self, doc: str, path: str) -> str:
         v = f"GET_PATH({doc}, {self._jpath(path)})"

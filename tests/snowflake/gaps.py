@@ -26,6 +26,11 @@ GAPS: dict[str, str] = {
 
 # DuckDB macros, created in each database (`${catalog}`) beside fakesnow's own.
 MACROS: list[str] = [
+    # Snowflake's load metadata, as the Snowpipe stand-in writes it (COPY_HISTORY's columns).
+    "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_copy_history (table_name VARCHAR, file_name VARCHAR, "
+    "file_size BIGINT, row_count BIGINT, row_parsed BIGINT, error_count BIGINT, status VARCHAR, "
+    "first_error_message VARCHAR, first_error_line_number BIGINT, first_error_column_name VARCHAR, "
+    "last_load_time TIMESTAMPTZ)",
     "CREATE OR REPLACE MACRO ${catalog}.is_varchar(v) AS json_type(CAST(v AS JSON)) = 'VARCHAR'",
     "CREATE OR REPLACE MACRO ${catalog}.is_null_value(v) AS json_type(CAST(v AS JSON)) = 'NULL'",
     "CREATE OR REPLACE MACRO ${catalog}.is_object(v) AS json_type(CAST(v AS JSON)) = 'OBJECT'",
@@ -46,7 +51,7 @@ def _copy_history(node: exp.Expr) -> exp.Expr:
     if (isinstance(node, exp.TableFromRows) and isinstance(node.this, exp.Dot)
             and isinstance(node.this.expression, exp.Anonymous)
             and node.this.expression.name.upper() == "COPY_HISTORY"):
-        return exp.to_table("_FS_COPY_HISTORY")
+        return exp.to_table("MAIN._FS_COPY_HISTORY")
     return node
 
 

@@ -14,15 +14,11 @@ from typing import Any
 
 from pipeline.landing import BOM, PLATFORM_RE
 
-HISTORY_DDL = ("CREATE TABLE IF NOT EXISTS _fs_copy_history (table_name VARCHAR, file_name VARCHAR, "
-               "file_size BIGINT, row_count BIGINT, status VARCHAR, first_error_message VARCHAR, "
-               "last_load_time TIMESTAMP_LTZ)")
 
 
 def snowpipe(wh: Any, root: Path, *, only: list[Path] | None = None, prefix: str = "events/",
              loaded_at: dt.datetime | None = None, size_in_history: bool = True) -> int:
     """Copy every file under `root` (or `only`) into raw_events as the pipe would; returns rows."""
-    wh.execute(HISTORY_DDL)
     loaded_at = loaded_at or dt.datetime(2026, 11, 25, 18, 1)
     rows: list[tuple[Any, ...]] = []
     for path in sorted(only or [p for p in root.rglob("*") if p.is_file()]):
@@ -40,8 +36,9 @@ def snowpipe(wh: Any, root: Path, *, only: list[Path] | None = None, prefix: str
         for n, line in enumerate(lines, 1):
             line = line.removesuffix("\r")
             rows.append((rel, n, platform, line, "\ufffd" in line, mtime, mtime, loaded_at))
-        wh.execute("INSERT INTO _fs_copy_history VALUES ('RAW_EVENTS', ?, ?, ?, 'Loaded', NULL, ?)",
-                   [prefix + rel, len(data) if size_in_history else None, len(lines), loaded_at])
+        wh.execute("INSERT INTO main._fs_copy_history (table_name, file_name, file_size, row_count, row_parsed, "
+                   "error_count, status, last_load_time) VALUES ('RAW_EVENTS', ?, ?, ?, ?, 0, 'Loaded', ?)",
+                   [prefix + rel, len(data) if size_in_history else None, len(lines), len(lines), loaded_at])
     if rows:
         wh.dbapi.cursor().executemany(
             "INSERT INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, received_at, "
