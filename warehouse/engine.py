@@ -116,6 +116,10 @@ class Engine:
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
         raise NotImplementedError
 
+    # A JSON string (escapes included) and a member name; POSIX ERE (no (?:...)): Snowflake reads them too.
+    STRING_PATTERN: ClassVar[str] = r'"([^"\\]|\\.)*"'
+    KEY_PATTERN: ClassVar[str] = r'"(([^"\\]|\\.)*)"[ \t\r\n]*:'
+
     def doc_object_without(self, doc: str, paths: Sequence[str], path: str, keys: Sequence[str]) -> str:
         """The object at `path` minus `keys`; NULL when it is not an object."""
         raise NotImplementedError
@@ -238,8 +242,27 @@ class DuckDBEngine(Engine):
         # malformed one among them is still NULL; the others are checked with json_valid first.
         extract = f"try(json_extract_string({raw}, {plist}))"
         return (f"CASE WHEN {decode_error} OR NOT regexp_matches({raw}, '^[ \\t]*\\{{') THEN NULL "
+                f"WHEN {self.json_not_strict(raw)} THEN NULL "
                 f"WHEN ends_with({raw}, '}}') AND NOT contains({raw}, '}}{{') THEN {extract} "
                 f"WHEN json_valid({raw}) THEN {extract} END")
+
+    def json_not_strict(self, raw: str) -> str:
+        """True for a line DuckDB's reader accepts but RFC 8259 (and Snowflake's TRY_PARSE_JSON)
+        does not: a duplicate key in any object, or NaN / Infinity as a number. Both tests are
+        gated by a cheap one (a key name seen twice; the letters 'nan' / 'inf'); only then is the
+        line walked (json_tree) or searched outside its strings. docs/pipeline.md, JSON rules."""
+        keys = f"regexp_extract_all({raw}, {self.lit(self.KEY_PATTERN)}, 1)"
+        dup = (f"(len({keys}) > len(list_distinct({keys})) AND json_valid({raw}) AND "
+               # json_tree raises on malformed text, and a subquery is not short-circuited.
+               f"(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM "
+               f"json_tree(CASE WHEN json_valid({raw}) THEN {raw} ELSE '{{}}' END)) > 0)")
+        nan = (f"(regexp_matches({raw}, '(?i)nan|inf') AND json_valid({raw}) AND "
+               f"{self.bare_word_outside_strings(raw)})")
+        return f"({nan} OR {dup})"
+
+    def bare_word_outside_strings(self, raw: str) -> str:
+        stripped = f"regexp_replace({raw}, {self.lit(self.STRING_PATTERN)}, '', 'g')"
+        return f"regexp_matches(regexp_replace({stripped}, 'true|false|null|[0-9.][eE]', '', 'g'), '[A-Za-z]')"
 
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
         return f"{doc}[{list(paths).index(path) + 1}]"
@@ -364,7 +387,14 @@ class SnowflakeEngine(Engine):
         return f"OBJECT_DELETE({doc}, {', '.join(lit(k) for k in keys)})"
 
     def doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
-        return f"CASE WHEN NOT {decode_error} THEN {self.parse_json(raw)} END"
+        # TRY_PARSE_JSON is strict (duplicate keys are invalid); NaN / Infinity are refused here
+        # too, by the same test as DuckDB's, whatever the parser accepts (docs/pipeline.md).
+        nan = f"(REGEXP_INSTR({raw}, '[Nn][Aa][Nn]|[Ii][Nn][Ff]') > 0 AND {self.bare_word_outside_strings(raw)})"
+        return f"CASE WHEN NOT {decode_error} AND NOT {nan} THEN {self.parse_json(raw)} END"
+
+    def bare_word_outside_strings(self, raw: str) -> str:
+        stripped = f"REGEXP_REPLACE({raw}, {self.lit(self.STRING_PATTERN)}, '')"
+        return f"(REGEXP_INSTR(REGEXP_REPLACE({stripped}, 'true|false|null|[0-9.][eE]', ''), '[A-Za-z]') > 0)"
 
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
         return self.json_text(doc, path)

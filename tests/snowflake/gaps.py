@@ -20,6 +20,9 @@ GAPS: dict[str, str] = {
     "TRY_TO_TIMESTAMP_TZ": "a macro: TRY_CAST(text AS TIMESTAMPTZ) (fakesnow resolves it on literals only)",
     "REGEXP_SUBSTR": "fakesnow unescapes the pattern twice ([^\"\\\\] fails): calls with a position are "
                      "rewritten to a macro over regexp_extract (NULL when no match)",
+    "TRY_PARSE_JSON": "fakesnow accepts duplicate keys (TRY_CAST AS JSON); Snowflake's default is strict: "
+                      "a macro returns NULL for a line with a duplicate key in any object",
+    "REGEXP_REPLACE": "the same double unescaping: rewritten to a macro over regexp_replace(..., 'g')",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
 }
@@ -40,6 +43,10 @@ MACROS: list[str] = [
     # narrower than Snowflake's AUTO: the timestamp rules are issue 18's (docs/pipeline.md).
     "CREATE OR REPLACE MACRO ${catalog}.try_to_timestamp_tz(t) AS TRY_CAST(t AS TIMESTAMPTZ)",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_substr(s, p, g) AS NULLIF(regexp_extract(s, p, g), '')",
+    "CREATE OR REPLACE MACRO ${catalog}.nova_try_parse_json(t) AS CASE WHEN json_valid(t) AND "
+    "(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM json_tree(CASE WHEN json_valid(t) THEN t ELSE '{}' END)) = 0 "
+    "THEN CAST(t AS JSON) END",
+    "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
     # Variadic in Snowflake: one overload per arity used (the personal-data keys).
     "CREATE OR REPLACE MACRO ${catalog}.object_delete" + ", ".join(
         "(v, " + ", ".join(f"k{i}" for i in range(n)) + ") AS json_merge_patch(CAST(v AS JSON), json_object("
@@ -60,11 +67,28 @@ def _regexp_substr(node: exp.Expr) -> exp.Expr:
     # like [^"\\] reaches DuckDB as [^"\] and fails; the macro takes the literal as parsed.
     if isinstance(node, exp.RegexpExtract) and node.args.get("position") is not None:
         group = node.args.get("group") or exp.Literal.number(0)
-        return exp.Anonymous(this="nova_regexp_substr", expressions=[node.this, node.expression, group])
+        args = [node.this, node.expression, group]
+        return exp.Anonymous(this="nova_regexp_substr", expressions=[a.transform(_regexp_substr) for a in args])
     return node
 
 
-REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [_copy_history, _regexp_substr]
+def _regexp_replace(node: exp.Expr) -> exp.Expr:
+    # The same double unescaping in fakesnow's REGEXP_REPLACE; Snowflake's replaces every match.
+    if isinstance(node, exp.RegexpReplace) and node.args.get("replacement") is not None:
+        args = [node.this, node.expression, node.args["replacement"]]
+        return exp.Anonymous(this="nova_regexp_replace", expressions=[a.transform(_regexp_replace) for a in args])
+    return node
+
+
+def _try_parse_json(node: exp.Expr) -> exp.Expr:
+    # fakesnow reads TRY_PARSE_JSON as TRY_CAST(... AS JSON), which accepts duplicate keys;
+    # Snowflake's is strict by default (a duplicate key anywhere: NULL).
+    if isinstance(node, exp.ParseJSON) and node.args.get("safe") and not node.expressions:
+        return exp.Anonymous(this="nova_try_parse_json", expressions=[node.this.transform(_try_parse_json)])
+    return node
+
+
+REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [_copy_history, _regexp_substr, _regexp_replace, _try_parse_json]
 _installed = False
 
 

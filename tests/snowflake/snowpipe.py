@@ -15,7 +15,6 @@ from typing import Any
 from pipeline.landing import BOM, PLATFORM_RE
 
 
-
 def snowpipe(wh: Any, root: Path, *, only: list[Path] | None = None, prefix: str = "events/",
              loaded_at: dt.datetime | None = None, size_in_history: bool = True) -> int:
     """Copy every file under `root` (or `only`) into raw_events as the pipe would; returns rows."""

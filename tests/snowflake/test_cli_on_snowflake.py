@@ -1,4 +1,6 @@
-"""Every production command, end to end on the Snowflake engine (fakesnow server mode)."""
+"""Every production command, end to end on the Snowflake engine (fakesnow server mode), as
+on-call and the scheduled job run them: the claim of rows Snowpipe copied, run, reconcile,
+batches, quarantine, gdpr, retention, backfill, query, the writer lock."""
 
 from __future__ import annotations
 
@@ -12,19 +14,37 @@ from tests.snowflake.conftest import nova
 from tests.snowflake.snowpipe import snowpipe
 
 
-def test_load_run_reconcile_batches(sf: Any, sf_env: dict[str, str], tmp_path: Path) -> None:
+def test_the_production_commands_on_snowflake(sf: Any, sf_env: dict[str, str], tmp_path: Path) -> None:
     land = tmp_path / "landing"
-    write_landing(land, "web", "a.jsonl", [web("m1"), web("m2"), web("m1"), "{not json"])
+    write_landing(land, "web", "a.jsonl", [web("m1"), web("m2", userId="u_gone"), web("m1"), "{not json"])
     write_landing(land, "ios", "b.jsonl", [ios("I1")])
     write_landing(land, "android", "c.jsonl", [android("a1")])
     write_landing(land, "backend", "d.jsonl", [backend("b1")])
     assert snowpipe(sf, land) == 7
-    loaded = nova("load", env=sf_env)
-    assert "claimed 7 lines" in loaded.stdout
-    run = nova("run", env=sf_env)
-    assert "quarantined" in run.stdout
+    sf.close()
+
+    assert "claimed 7 lines" in nova("load", env=sf_env).stdout
+    assert "nothing new" in nova("load", env=sf_env).stdout
+    run = nova("run", env=sf_env).stdout
+    assert "promoted 1 batch(es): 5 kept, 1 duplicates" in run, run
     rec = json.loads(nova("reconcile", "--json", env=sf_env).stdout)
-    assert rec["received"] == 7 and rec["staged"] == 5 and rec["duplicate"] == 1
-    assert rec["quarantined"] == {"invalid_json": 1}
-    listed = json.loads(nova("batches", "list", "--json", env=sf_env).stdout)
-    assert [b["state"] for b in listed] == ["promoted"]
+    assert (rec["received"], rec["staged"], rec["duplicate"], rec["quarantined"]) == (7, 5, 1, {"invalid_json": 1})
+    batches = json.loads(nova("batches", "list", "--json", env=sf_env).stdout)
+    assert [b["state"] for b in batches] == ["promoted"]
+    assert "a.jsonl:4" in nova("quarantine", "show", "invalid_json", env=sf_env).stdout
+
+    # GDPR (point 1: every gdpr command failed on Snowflake's upper-case column names).
+    assert "recorded request" in nova("gdpr", "request", "u_gone", env=sf_env).stdout
+    processed = nova("gdpr", "process", "--landing", str(land), env=sf_env).stdout
+    assert "completed" in processed and "NOT completed" not in processed, processed
+    status = nova("gdpr", "status", "--json", env=sf_env).stdout
+    assert json.loads(status)[0]["status"] == "completed"
+    assert b"u_gone" not in (land / "platform=web/dt=2026-11-25/hour=17/a.jsonl").read_bytes()
+
+    counts = nova("query", "SELECT COUNT(*) AS n FROM fct_feature_events", "--format", "json", env=sf_env).stdout
+    assert json.loads(counts)[0]["n"] == 4
+    assert nova("retention", "apply", "--json", env=sf_env).returncode == 0
+    assert nova("backfill", "--from", "2026-11-24", "--to", "2026-11-25", env=sf_env).returncode == 0
+    again = nova("query", "SELECT COUNT(*) AS n FROM fct_feature_events", "--format", "json", env=sf_env).stdout
+    assert json.loads(again)[0]["n"] == 4
+    assert "free" in nova("lock", "show", env=sf_env).stdout
