@@ -309,7 +309,8 @@ def process_request(wh: Warehouse, landing: Landing | None, reg: Registry, req: 
         # The old identity of each rewritten file leaves the ledger with the lines (its new one
         # was added before the file was written, so no `nova load` ever sees a new file).
         for f in deleted.get("landing", []):
-            wh.execute("DELETE FROM load_ledger WHERE file_path = ? AND size_bytes = ? AND checksum = ? AND EXISTS "
+            wh.execute("DELETE FROM load_ledger WHERE file_path = ? AND size_bytes = ? "
+                       "AND (checksum = ? OR checksum IS NULL) AND EXISTS "
                        "(SELECT 1 FROM load_ledger n WHERE n.file_path = ? AND n.size_bytes = ? AND n.checksum = ?)",
                        [f["path"], f["size_before"], f["checksum_before"], f["path"], f["size"], f["checksum"]])
         _save_deleted(wh, req.request_id, deleted)

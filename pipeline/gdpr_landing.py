@@ -11,7 +11,6 @@ gives the same bytes (a re-run computes the same checksum).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -72,8 +71,8 @@ def erase_from_landing(wh: Warehouse, landing: Landing, request_id: str, pattern
             continue
         new, removed = out
         plan.append((f, new, {"path": f.rel_path, "lines_removed": removed,
-                              "size_before": len(data), "checksum_before": hashlib.sha256(data).hexdigest(),
-                              "size": len(new), "checksum": hashlib.sha256(new).hexdigest()}))
+                              "size_before": len(data), "checksum_before": wh.engine.file_checksum(data),
+                              "size": len(new), "checksum": wh.engine.file_checksum(new)}))
     if not plan:
         return 0
     done = deleted.setdefault("landing", [])
@@ -83,7 +82,8 @@ def erase_from_landing(wh: Warehouse, landing: Landing, request_id: str, pattern
                 "INSERT INTO load_ledger (file_path, size_bytes, checksum, load_id, platform, line_count, file_mtime, "
                 "loaded_at, status, note) SELECT file_path, ?, ?, load_id, platform, line_count, file_mtime, "
                 "loaded_at, status, COALESCE(note || '; ', '') || ? FROM load_ledger o "
-                "WHERE o.file_path = ? AND o.size_bytes = ? AND o.checksum = ? AND NOT EXISTS "
+                # NULL: a file claimed on Snowflake before its stage listed an MD5 (size decides).
+                "WHERE o.file_path = ? AND o.size_bytes = ? AND (o.checksum = ? OR o.checksum IS NULL) AND NOT EXISTS "
                 "(SELECT 1 FROM load_ledger n WHERE n.file_path = o.file_path AND n.size_bytes = ? AND n.checksum = ?)",
                 [entry["size"], entry["checksum"], f"rewritten by GDPR erasure {request_id}: "
                  f"{entry['lines_removed']} line(s) removed", entry["path"], entry["size_before"],

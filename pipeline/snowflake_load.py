@@ -141,6 +141,8 @@ def stage_sql(land: SnowflakeLanding) -> str:
     return (f"CREATE STAGE IF NOT EXISTS {object_name(land.stage)}\n"
             f"  URL = {sf_lit(land.url)}\n"
             f"  STORAGE_INTEGRATION = {object_name(land.integration)}\n"
+            # The directory table lists each file's MD5: the claim records it as the ledger checksum.
+            "  DIRECTORY = (ENABLE = TRUE, AUTO_REFRESH = TRUE)\n"
             f"  FILE_FORMAT = (FORMAT_NAME = {sf_lit(land.file_format)})\n"
             f"  COMMENT = {sf_lit('NovaSuite landing bucket (read only)')}")
 
@@ -244,6 +246,11 @@ def copy_history_sql(land: SnowflakeLanding, hours: int = HISTORY_HOURS) -> str:
             "QUALIFY ROW_NUMBER() OVER (PARTITION BY file_path ORDER BY last_load_time DESC) = 1")
 
 
+def directory_sql(land: SnowflakeLanding) -> str:
+    """Each staged file's MD5 (the directory table of the stage, refreshed by S3 notifications)."""
+    return f"SELECT RELATIVE_PATH AS file_path, MD5 AS md5 FROM DIRECTORY(@{object_name(land.stage)})"
+
+
 def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None,
               hours: int = HISTORY_HOURS) -> list[str]:
     """DML only (a DDL statement would commit the transaction): run between BEGIN and COMMIT.
@@ -268,11 +275,12 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
     stamp = f"UPDATE {RAW.name} SET load_id = {lid}, received_at = {received} WHERE load_id IS NULL"
     per_file = (
         f"INSERT INTO {LEDGER.name} ({ledger_cols}) "
-        f"SELECT r.file_path, h.file_size, NULL, {lid}, r.platform, r.line_count, r.file_mtime, r.loaded_at, "
-        "COALESCE(LOWER(h.status), 'loaded'), h.first_error "
+        f"SELECT r.file_path, h.file_size, 'md5:' || d.md5, {lid}, r.platform, r.line_count, r.file_mtime, "
+        "r.loaded_at, COALESCE(LOWER(h.status), 'loaded'), h.first_error "
         "FROM (SELECT file_path, platform, COUNT(*) AS line_count, MIN(file_mtime) AS file_mtime, "
         f"MIN(loaded_at) AS loaded_at FROM {RAW.name} WHERE load_id = {lid} GROUP BY file_path, platform) r "
-        f"LEFT JOIN ({history}) h ON h.file_path = r.file_path")
+        f"LEFT JOIN ({history}) h ON h.file_path = r.file_path "
+        f"LEFT JOIN ({directory_sql(land)}) d ON d.file_path = r.file_path")
     no_rows = (
         f"INSERT INTO {LEDGER.name} ({ledger_cols}) "
         f"SELECT h.file_path, h.file_size, NULL, {lid}, {platform_of_path('h.file_path')}, 0, NULL, "

@@ -6,6 +6,7 @@ class declares only its differences. Literals and identifiers are quoted through
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -197,6 +198,11 @@ class Engine:
     def json_as_text(self, expr: str) -> str:
         """A JSON column as its JSON text (to search it like any text)."""
         return f"CAST({expr} AS VARCHAR)"
+
+    @staticmethod
+    def file_checksum(data: bytes) -> str:
+        """The ledger's identity of a landing file's bytes: what the engine's own load records."""
+        return hashlib.sha256(data).hexdigest()
 
     def replace_view(self, name: str) -> str:
         """The head of a view definition re-run by every curate step."""
@@ -440,6 +446,12 @@ class SnowflakeEngine(Engine):
 
     def json_as_text(self, expr: str) -> str:
         return f"TO_JSON({expr})"
+
+    @staticmethod
+    def file_checksum(data: bytes) -> str:
+        # What Snowflake knows of a staged file: DIRECTORY(@stage).MD5, which the claim records;
+        # S3's ETag of a single-part PUT (how gdpr_landing writes) is the same MD5.
+        return "md5:" + hashlib.md5(data).hexdigest()
 
     def replace_view(self, name: str) -> str:
         # COPY GRANTS: a replaced view keeps the SELECT grants analysts' roles were given.

@@ -9,8 +9,9 @@ the lease below for its whole duration, on both engines.
 - Taking it is one conditional UPDATE, committed at once: free, expired or already ours → ours.
 - A step that finds it held waits up to `lock_timeout_seconds`, then stops with a message naming
   the holder, its step and since when (exit 5); nothing was written.
-- A crashed holder leaves its lease; it lapses after `writer_lock_lease_minutes`, or on-call frees
-  it with `nova lock release` once sure the process is gone.
+- A crashed holder leaves its lease: on the same machine a dead process's lease is taken over at
+  once (the holder is host:pid); from another machine it lapses after `writer_lock_lease_minutes`,
+  or on-call frees it with `nova lock release` once sure the process is gone.
 - Re-entrant within one process: a step calling another (quarantine replay runs the pipeline)
   keeps the outer lease.
 
@@ -62,13 +63,32 @@ def state(wh: Any) -> LockState:
     return LockState(*rows[0]) if rows else LockState(None, None, None, None)
 
 
+def _dead_here(holder: str | None) -> bool:
+    """A holder on this machine whose process is gone (killed, crashed): its lease is void."""
+    if not holder:
+        return False
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _try_take(wh: Any, holder: str, step: str, lease: dt.timedelta) -> bool:
     now = clock.now()
+    current = state(wh).holder
+    dead = current if current != holder and _dead_here(current) else holder
     try:
         with wh.transaction():
             wh.execute("UPDATE writer_lock SET holder = ?, step = ?, since = ?, expires_at = ? WHERE name = ? "
-                       "AND (holder IS NULL OR holder = ? OR expires_at < ?)",
-                       [holder, step, now, now + lease, LOCK_NAME, holder, now])
+                       "AND (holder IS NULL OR holder = ? OR holder = ? OR expires_at < ?)",
+                       [holder, step, now, now + lease, LOCK_NAME, holder, dead, now])
             # Every lock row must now be ours (two rows could exist after a racing first insert).
             others = wh.scalar("SELECT COUNT(*) FROM writer_lock WHERE name = ? AND "
                                "(holder IS NULL OR holder <> ?)", [LOCK_NAME, holder])

@@ -8,7 +8,6 @@ apply to it); each test gets a database of its own.
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import subprocess
 import sys
@@ -19,20 +18,23 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.snowflake import gaps
+from tests.pipeline.test_snowflake_dialect import fake_wh, snow_conn  # noqa: F401  (in-process fakesnow)
 
 _ids = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def fakesnow_server() -> Iterator[dict[str, Any]]:
-    import fakesnow
-
-    gaps.install()
-    with fakesnow.server() as kw:
-        logging.getLogger("fakesnow.server").setLevel(logging.WARNING)
-        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-        yield kw
+    proc = subprocess.Popen([sys.executable, "-m", "tests.snowflake.server"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first.startswith("port="), f"fakesnow server did not start: {first!r}"
+        yield {"host": "127.0.0.1", "port": int(first[5:]), "protocol": "http"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture
@@ -67,7 +69,7 @@ def sf(sf_env: dict[str, str]) -> Iterator[Any]:
 
 def nova(*args: str, env: dict[str, str] | None = None, ok: bool = True) -> subprocess.CompletedProcess:
     res = subprocess.run([sys.executable, "-m", "nova.cli", *args], cwd=REPO, capture_output=True, text=True,
-                         env={**os.environ, "COLUMNS": "200", **(env or {})}, timeout=300)
+                         env={**os.environ, "COLUMNS": "200", **(env or {})}, timeout=900)
     if ok:
         assert res.returncode == 0, f"nova {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}"
     return res

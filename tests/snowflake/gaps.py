@@ -23,6 +23,7 @@ GAPS: dict[str, str] = {
     "TRY_PARSE_JSON": "fakesnow accepts duplicate keys (TRY_CAST AS JSON); Snowflake's default is strict: "
                       "a macro returns NULL for a line with a duplicate key in any object",
     "REGEXP_REPLACE": "the same double unescaping: rewritten to a macro over regexp_replace(..., 'g')",
+    "DIRECTORY(@stage)": "reads the table `_fs_directory` the Snowpipe stand-in fills (relative path, size, MD5)",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
 }
@@ -47,6 +48,8 @@ MACROS: list[str] = [
     "(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM json_tree(CASE WHEN json_valid(t) THEN t ELSE '{}' END)) = 0 "
     "THEN CAST(t AS JSON) END",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_directory (relative_path VARCHAR, size BIGINT, md5 VARCHAR, "
+    "etag VARCHAR, last_modified TIMESTAMPTZ)",
     # Variadic in Snowflake: one overload per arity used (the personal-data keys).
     "CREATE OR REPLACE MACRO ${catalog}.object_delete" + ", ".join(
         "(v, " + ", ".join(f"k{i}" for i in range(n)) + ") AS json_merge_patch(CAST(v AS JSON), json_object("
@@ -59,6 +62,14 @@ def _copy_history(node: exp.Expr) -> exp.Expr:
             and isinstance(node.this.expression, exp.Anonymous)
             and node.this.expression.name.upper() == "COPY_HISTORY"):
         return exp.to_table("MAIN._FS_COPY_HISTORY")
+    return node
+
+
+def _directory(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.DirectoryStage):
+        return exp.to_table("MAIN._FS_DIRECTORY")
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.DirectoryStage):
+        return exp.to_table("MAIN._FS_DIRECTORY").as_(node.alias) if node.alias else exp.to_table("MAIN._FS_DIRECTORY")
     return node
 
 
@@ -88,7 +99,8 @@ def _try_parse_json(node: exp.Expr) -> exp.Expr:
     return node
 
 
-REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [_copy_history, _regexp_substr, _regexp_replace, _try_parse_json]
+REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [
+    _copy_history, _directory, _regexp_substr, _regexp_replace, _try_parse_json]
 _installed = False
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ def snowpipe(wh: Any, root: Path, *, only: list[Path] | None = None, prefix: str
         for n, line in enumerate(lines, 1):
             line = line.removesuffix("\r")
             rows.append((rel, n, platform, line, "\ufffd" in line, mtime, mtime, loaded_at))
+        wh.execute("INSERT INTO main._fs_directory (relative_path, size, md5) VALUES (?, ?, ?)",
+                   [rel, len(data), hashlib.md5(data).hexdigest()])
         wh.execute("INSERT INTO main._fs_copy_history (table_name, file_name, file_size, row_count, row_parsed, "
                    "error_count, status, last_load_time) VALUES ('RAW_EVENTS', ?, ?, ?, ?, 0, 'Loaded', ?)",
                    [prefix + rel, len(data) if size_in_history else None, len(lines), len(lines), loaded_at])

@@ -21,18 +21,11 @@ from pipeline.snowflake_cli import StatementRecorder
 from pipeline.stage import stage
 from tests.conftest import write_landing
 from tests.pipeline.helpers import ios, web
-from tests.pipeline.test_snowflake_dialect import (  # noqa: F401  (fixtures)
-    E,
-    FakesnowWarehouse,
-    _copy_table,
-    _replay,
-    fake_wh,
-    registry,
-    snow_conn,
-)
+from tests.pipeline.test_snowflake_dialect import E, FakesnowWarehouse, _copy_table, _replay, registry
 from warehouse.session import Warehouse
 
-W = '"messageId":"{id}","type":"track","event":"Feature Used","userId":"u_1","context":{{"library":{{"version":"4.2.0"}}}},'
+W = ('"messageId":"{id}","type":"track","event":"Feature Used","userId":"u_1",'
+     '"context":{{"library":{{"version":"4.2.0"}}}},')
 P = '"properties":{{"feature":"editor.comments.mention","action":"used","workspaceId":"ws_1"{extra}}},'
 T = '"originalTimestamp":"2026-11-25T17:00:00.000Z","received_at":"2026-11-25T17:00:02.500Z"}}'
 
@@ -58,7 +51,8 @@ CORPUS: list[tuple[str, str]] = [
     ("two objects on a line", line("c13") + line("c14")),
     ("array, not an object", "[" + line("c15") + "]"),
 ]
-OFFSET_CASES = [("offset without colon", "2026-11-25 18:00:00 +0530"), ("offset with colon", "2026-11-25T18:00:00+05:30")]
+OFFSET_CASES = [("offset without colon", "2026-11-25 18:00:00 +0530"),
+                ("offset with colon", "2026-11-25T18:00:00+05:30")]
 
 
 def _staged(w: Any) -> dict[tuple[str, int], tuple[Any, ...]]:

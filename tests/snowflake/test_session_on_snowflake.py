@@ -32,6 +32,6 @@ def test_an_explicit_transaction_still_rolls_back_as_a_whole(sf: Any) -> None:
 
 def test_the_session_is_pinned_whatever_the_account_defaults(sf: Any) -> None:
     params = sf.dbapi.driver_connection._session_parameters
-    assert params["TIMEZONE"] == "UTC" and params["TIMESTAMP_TYPE_MAPPING"] == "TIMESTAMP_NTZ"
+    assert params["TIMEZONE"] in ("UTC", "Etc/UTC") and params["TIMESTAMP_TYPE_MAPPING"] == "TIMESTAMP_NTZ"
     assert params["TIMESTAMP_INPUT_FORMAT"] == "AUTO" and params["LOCK_TIMEOUT"] == 30
     assert sf.dbapi.driver_connection.host == "127.0.0.1"  # NOVA_SNOWFLAKE_HOST reached the connector

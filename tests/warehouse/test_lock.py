@@ -71,3 +71,15 @@ def test_release_of_another_holder_changes_nothing(wh: Any) -> None:
     with writer_lock(wh, "run") as holder:
         release(wh, "someone-else")
         assert state(wh).holder == holder
+
+
+def test_the_lease_of_a_killed_process_on_this_machine_is_taken_over_at_once(wh: Any) -> None:
+    import socket
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    wh.execute("UPDATE writer_lock SET holder = ?, step = 'gdpr process', since = ?, expires_at = ?",
+               [f"{socket.gethostname()}:{dead.pid}:abcdef", dt.datetime(2026, 11, 25), dt.datetime(2099, 1, 1)]) \
+        if state(wh) else None
+    with writer_lock(wh, "gdpr process", timeout_seconds=0):
+        assert state(wh).step == "gdpr process"
