@@ -14,13 +14,19 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ARGS = {"bench_ingest.py": ["--floors"]}
 QUICK_ARGS = {"bench_ingest.py": ["--events", "100000", "--floors"], "bench_generate.py": ["--events", "100000"],
-              "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"]}
+              "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"],
+              "bench_alerts.py": ["--events", "20000"],
+              "bench_detector.py": ["--quick"]}
+# The soak's smoke run is tests/service/test_soak.py (one minute at a low rate): not repeated here.
+NOT_QUICK = {"bench_soak.py"}
 
 
 def main() -> int:
     quick = "--quick" in sys.argv
     failed = []
     for script in sorted(HERE.glob("bench_*.py")):
+        if quick and script.name in NOT_QUICK:
+            continue
         print(f"\n=== {script.name} ===", flush=True)
         args = (QUICK_ARGS if quick else ARGS).get(script.name, [])
         rc = subprocess.call([sys.executable, str(script), *args], cwd=HERE.parent)

@@ -19,6 +19,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.alerts import AlertsConfig
+from config.daemon import DaemonConfig
+from config.detector import DetectorConfig
+from config.trust import TrustConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("local.toml")
 
 
@@ -27,7 +32,7 @@ def config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NOVA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOVA_", extra="ignore", env_nested_delimiter="__")
 
     warehouse_url: str = Field("duckdb:///.nova/warehouse.duckdb", description="SQLAlchemy URL of the warehouse")
     landing_path: str = Field("data/landing", description="Landing folder or s3://bucket/prefix")
@@ -52,9 +57,20 @@ class Settings(BaseSettings):
     writer_lock_lease_minutes: int = Field(
         360, description="A writer lock older than this is taken over (its holder crashed); longer than any step")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
-    # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_GDPR_HASH_KEY).
+    slack_api_url: str | None = Field(None, description="Slack Web API base URL (a proxy, a test server); "
+                                                        "default https://slack.com/api/")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Incidents and Slack alerts ([alerts])")
+    daemon: DaemonConfig = Field(DaemonConfig(), description="The service: job intervals, retries, readers, "
+                                                             "service levels ([daemon]; NOVA_DAEMON__<NAME>)")
+    trust: TrustConfig = Field(default_factory=TrustConfig,
+                               description="Trust scores: weights, grade bands, followed features (docs/trust.md)")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig,
+                                     description="The seasonal volume-anomaly detector ([detector] section)")
+    # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_SLACK_WEBHOOK_URL,
+    # NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")
     slack_token: SecretStr | None = Field(None, description="Slack bot token (env only)")
+    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL (env only)")
     gdpr_hash_key: SecretStr = Field(SecretStr("nova-local-development-key"),
                                      description="Key of the audit hash of erased user ids (env only)")
 
@@ -80,7 +96,7 @@ class Settings(BaseSettings):
     def public(self) -> dict[str, Any]:
         """Settings as shown to a person: secrets masked."""
         out = self.model_dump(mode="json")
-        for key in ("snowflake_password", "slack_token", "gdpr_hash_key"):
+        for key in ("snowflake_password", "slack_token", "slack_webhook_url", "gdpr_hash_key"):
             out[key] = "(set)" if getattr(self, key) is not None else "(not set)"
         return out
 
@@ -88,7 +104,7 @@ class Settings(BaseSettings):
 class _FileWithoutSecrets(TomlConfigSettingsSource):
     """A TOML file may not carry secrets: they are dropped here and only read from the environment."""
 
-    SECRETS = ("snowflake_password", "slack_token", "gdpr_hash_key")
+    SECRETS = ("snowflake_password", "slack_token", "slack_webhook_url", "gdpr_hash_key")
 
     def __call__(self) -> dict[str, Any]:
         data = super().__call__()

@@ -50,8 +50,10 @@ RULES: dict[str, Rule] = {
     r.id: r
     for r in [
         # platform contracts
-        Rule("event_removed", _B, "a platform contract is removed: its events are no longer staged"),
-        Rule("event_added", _S, "a platform contract is added"),
+        Rule("platform_removed", _B, "a platform's contract file is removed: its landing files are "
+                                     "quarantined as unknown_platform"),
+        Rule("platform_added", _W, "a contract file adds a platform: curated tables gain a `platform` value "
+                                   "readers may not expect (the new file starts at its own version)"),
         Rule("field_removed", _B, "a payload field is removed"),
         Rule("field_renamed", _B, "a field is removed and a new one takes its place in a mapping "
                                   "that no longer reads the old path (rename without alias)"),

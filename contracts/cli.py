@@ -6,6 +6,7 @@ The commands only read files, call the pure modules (lint, diff, jsonschema_expo
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from enum import StrEnum
@@ -19,11 +20,11 @@ from rich.markup import escape
 from config import get_settings
 from contracts import gitref
 from contracts.diff import diff_registries
+from contracts.impact_render import impact_json, impact_markdown, impact_table
 from contracts.jsonschema_export import dumps, export_contract
 from contracts.lint import lint_registry
-from contracts.model import PLATFORMS
 from contracts.registry import CATALOG_FILE, Problem, Registry, RegistryError, load_registry
-from contracts.render import render_json, render_markdown, render_table
+from contracts.render import render_markdown, render_table, report_json
 from nova.errors import Exit, NovaError
 
 contracts_app = typer.Typer(
@@ -102,7 +103,8 @@ def lint() -> None:
         _findings(f"{n} problem{'s' if n > 1 else ''} in the registry")
     if reg is not None:
         _console(stderr=True).print(
-            f"[green]clean[/]: {len(reg.contracts)} contracts, {len(reg.catalog.features)} features")
+            f"[green]clean[/]: {len(reg.contracts)} contracts ({', '.join(reg.contracts)}), "
+            f"{len(reg.catalog.features)} features")
 
 
 def _registry_dir(path: Path) -> Path:
@@ -117,8 +119,14 @@ DIFF_HELP = (
     "Each change is BREAKING (needs a major bump), WARNING (minor) or SAFE (patch); the declared bump "
     "of every file (its `version` at BASE → now) must cover its worst change. A known break is accepted "
     "by an `ignored_breaks` entry of that file naming the change id printed here, with a reason.\n\n"
+    "With --impact, the raw lines received in the --since window are replayed, read-only, from the "
+    "configured warehouse through the staging SQL of BASE and of the working tree, and every line whose "
+    "verdict would change is reported by platform and app version (from → to state and reason, share of "
+    "the platform's lines, sample event ids, a query to see them); a window larger than --max-lines is "
+    "replayed as a 1-in-k sample, stated in the output.\n\n"
     "Exit codes: 0 = every change is covered by the declared bumps (safe to merge); "
-    "1 = a change needs a bigger bump than declared; 3 = a registry is unreadable or BASE not found."
+    "1 = a change needs a bigger bump than declared; 3 = a registry is unreadable, BASE not found, or "
+    "(--impact) no warehouse to read."
 )
 
 
@@ -129,6 +137,12 @@ def diff(
         "Default: the merge base with main, else HEAD.", show_default=False),
     fmt: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f",
                                    help="table (terminal), markdown (pull-request comment) or json."),
+    impact: bool = typer.Option(False, "--impact", help="Replay recent raw lines through BASE and the working "
+                                "tree and report every verdict that would change."),
+    since: str = typer.Option("24h", "--since", help="With --impact: the window of received lines "
+                              "(24h, 90m, 7d, 2w), ending now."),
+    max_lines: int = typer.Option(200_000, "--max-lines", min=1, help="With --impact: above this many lines "
+                                  "the window is replayed as a 1-in-k sample (lines whose number is a multiple of k)."),
 ) -> None:
     root = _registry_root()
     head = _load(root, "working")
@@ -141,12 +155,24 @@ def diff(
             base_reg = _load(Path(tmp), f"BASE ({ref})")
         label = f"{ref} ({sha[:7]})" if base is not None else f"merge base ({sha[:7]})"
     report = diff_registries(base_reg, head)
+    replayed = None
+    if impact:
+        from pipeline.impact import parse_since, replay  # the pipeline's SQL: imported only when asked
+
+        replayed = replay(get_settings(), base_reg, head, report.changes, parse_since(since), max_lines)
     if fmt is DiffFormat.markdown:
         sys.stdout.write(render_markdown(report, label))
+        if replayed is not None:
+            sys.stdout.write("\n" + impact_markdown(replayed))
     elif fmt is DiffFormat.json:
-        sys.stdout.write(render_json(report, label))
+        data = report_json(report, label)
+        if replayed is not None:
+            data["impact"] = impact_json(replayed)
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
         render_table(report, _console(), label)
+        if replayed is not None:
+            impact_table(replayed, _console())
     if not report.ok:
         failing = [v.file for v in report.files if not v.ok]
         _findings(f"version bump too small in {', '.join(failing)}")
@@ -164,8 +190,8 @@ EXPORT_HELP = (
 @contracts_app.command("export", help=EXPORT_HELP)
 def export(
     fmt: ExportFormat = typer.Option(ExportFormat.jsonschema, "--format", "-f", help="Output format."),
-    platform: str | None = typer.Option(None, "--platform", "-p",
-                                        help=f"One of {', '.join(PLATFORMS)}; default: every platform."),
+    platform: str | None = typer.Option(None, "--platform", "-p", help="A platform of the registry (one file "
+                                        "platforms/<name>.yaml each); default: every platform."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write <out>/<platform>.schema.json files.",
                                     file_okay=False),
 ) -> None:
@@ -178,10 +204,10 @@ def export(
         if len(chosen) != 1:
             raise NovaError("several platforms to print", code=Exit.USAGE,
                             hint="choose one with --platform, or write them all with --out DIR")
-        sys.stdout.write(dumps(export_contract(reg.contracts[chosen[0]])))
+        sys.stdout.write(dumps(export_contract(reg.contracts[chosen[0]], reg.catalog)))
         return
     out.mkdir(parents=True, exist_ok=True)
     for name in chosen:
         target = out / f"{name}.schema.json"
-        target.write_text(dumps(export_contract(reg.contracts[name])), encoding="utf-8")
+        target.write_text(dumps(export_contract(reg.contracts[name], reg.catalog)), encoding="utf-8")
         _console(stderr=True).print(f"wrote {escape(str(target))}")

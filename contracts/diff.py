@@ -17,7 +17,6 @@ from contracts.changes import (
     max_bump,
 )
 from contracts.model import (
-    PLATFORMS,
     Catalog,
     Condition,
     Feature,
@@ -256,9 +255,13 @@ def _diff_rest(out: _Changes, b: PlatformContract, h: PlatformContract) -> None:
 def diff_contract(platform: str, b: PlatformContract | None, h: PlatformContract | None) -> list[Change]:
     out = _Changes(platform, str(PLATFORM_DIR / f"{platform}.yaml"))
     if b is None and h is not None:
-        out.add("contract", "event_added", f"new contract for {platform}")
+        out.add("contract", "platform_added",
+                f"new platform `{platform}` (contract {h.version}): `platform={platform}/` landing files are "
+                f"staged, curated tables gain platform `{platform}`")
     elif h is None and b is not None:
-        out.add("contract", "event_removed", f"contract for {platform} removed: its events are no longer staged")
+        out.add("contract", "platform_removed",
+                f"platform `{platform}` removed: its landing files are quarantined as unknown_platform, "
+                "no new events reach curated tables")
     elif b is not None and h is not None:
         renames = _diff_payload(out, b, h)
         _diff_scope(out, b, h)
@@ -345,10 +348,8 @@ def diff_registries(base: Registry, head: Registry) -> DiffReport:
     """Every change from `base` to `head`, classified, and per file whether its version bump suffices."""
     changes: list[Change] = []
     files: list[FileVerdict] = []
-    for platform in PLATFORMS:
+    for platform in sorted(set(base.contracts) | set(head.contracts)):
         b, h = base.contracts.get(platform), head.contracts.get(platform)
-        if b is None and h is None:
-            continue
         found = _accept(diff_contract(platform, b, h), h.ignored_breaks if h else [])
         file = str(PLATFORM_DIR / f"{platform}.yaml")
         files.append(_verdict(file, b.version if b else None, h.version if h else None, found))

@@ -98,6 +98,10 @@ def _lint_catalog(reg: Registry, catalog: Catalog) -> list[Problem]:
         names.setdefault(key, f.id)
         if len(set(f.platforms)) != len(f.platforms):
             out.add(f"feature {f.id!r} lists a platform twice", "features", i, "platforms")
+        for j, p in enumerate(f.platforms):
+            if p not in reg.contracts:
+                out.add(f"feature {f.id!r} lists platform {p!r}, which has no contract "
+                        f"(platforms: {', '.join(reg.contracts)})", "features", i, "platforms", j)
     _lint_ignored(out, "catalog", catalog.ignored_breaks)
     return out.problems
 

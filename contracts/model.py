@@ -11,13 +11,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-PLATFORMS: tuple[str, ...] = ("web", "ios", "android", "backend")
-Platform = Literal["web", "ios", "android", "backend"]
+# A platform is whatever has a contract file `platforms/<name>.yaml`: the set lives in the registry,
+# not in code. The name is a landing folder (`platform=<name>/`) and a SQL literal: keep it plain.
+PLATFORM_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+Platform = Annotated[str, StringConstraints(pattern=PLATFORM_NAME)]
+
+
+def __getattr__(name: str) -> object:
+    # the fixed tuple this module used to export: say where the platforms are now
+    if name == "PLATFORMS":
+        raise AttributeError("contracts.model.PLATFORMS is gone: platforms are data, one file "
+                             "platforms/<name>.yaml each; use list(load_registry(root).contracts)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Strict(BaseModel):
@@ -194,6 +204,17 @@ class PlatformContract(Strict):
 
     def required_paths(self) -> list[str]:
         return [p for p, f in self.payload.items() if f.required]
+
+    def field_checks(self) -> list[str]:
+        """Required payload paths staging checks on its own (reason `missing_field`), in declaration
+        order: those not already implied by a key check (a key read from that path alone), by the
+        scope (a path it tests for a value) or by a required path below them."""
+        implied = {m.from_[0] for k, m in self.mapping.items()
+                   if len(m.from_) == 1 and k in dict(REQUIRED_KEYS)}
+        implied |= {c.path for c in self.scope if c.equals is not None or c.in_}
+        required = self.required_paths()
+        return [p for p in required
+                if p not in implied and not any(q.startswith(p + ".") for q in [*required, *implied])]
 
 
 class FeatureStatus(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from contracts.model import PLATFORMS, Catalog, PlatformContract
+from contracts.model import PLATFORM_NAME, Catalog, PlatformContract
 
 CATALOG_FILE = Path("catalog") / "features.yaml"
 PLATFORM_DIR = Path("platforms")
@@ -129,22 +130,32 @@ def load_registry(root: Path | str) -> Registry:
     catalog = load(Catalog, CATALOG_FILE)
     rules = load(Rules, RULES_FILE) if (root / RULES_FILE).exists() else Rules()
     contracts: dict[str, PlatformContract] = {}
-    for platform in PLATFORMS:
-        contract = load(PlatformContract, PLATFORM_DIR / f"{platform}.yaml")
+    for platform in platform_names(root):
+        rel = PLATFORM_DIR / f"{platform}.yaml"
+        if not re.match(PLATFORM_NAME, platform):
+            problems.append(Problem(str(rel), 1, f"platform file name {platform!r} is not a platform name "
+                                                 "(lower-case letters, digits and _, starting with a letter)"))
+            continue
+        contract = load(PlatformContract, rel)
         if contract is not None:
             if contract.platform != platform:
-                problems.append(Problem(str(PLATFORM_DIR / f"{platform}.yaml"), 1,
-                                        f"file declares platform {contract.platform!r}"))
+                problems.append(Problem(str(rel), all_lines.get((str(rel), ("platform",)), 1),
+                                        f"file declares platform {contract.platform!r}: "
+                                        f"the file of a platform is platforms/<platform>.yaml"))
             contracts[platform] = contract
-    extra = sorted(p.stem for p in (root / PLATFORM_DIR).glob("*.yaml") if p.stem not in PLATFORMS)
-    for name in extra:
-        problems.append(Problem(str(PLATFORM_DIR / f"{name}.yaml"), 1, f"unknown platform {name!r}"))
+    if not contracts and not problems:
+        problems.append(Problem(str(PLATFORM_DIR), 1, "no platform contract (platforms/<platform>.yaml)"))
     if problems:
         raise RegistryError(problems)
     return Registry(root=root, catalog=catalog, contracts=contracts, rules=rules or Rules(), lines=all_lines)
 
 
+def platform_names(root: Path) -> list[str]:
+    """The platforms of a registry: one per `platforms/*.yaml` file, sorted by name."""
+    return sorted(p.stem for p in (Path(root) / PLATFORM_DIR).glob("*.yaml") if not p.name.startswith("."))
+
+
 def contract_files(root: Path) -> list[Path]:
     """Every file of the registry, relative to its root (what `diff` compares)."""
-    files = [CATALOG_FILE, RULES_FILE] + [PLATFORM_DIR / f"{p}.yaml" for p in PLATFORMS]
+    files = [CATALOG_FILE, RULES_FILE] + [PLATFORM_DIR / f"{p}.yaml" for p in platform_names(root)]
     return [f for f in files if (root / f).exists()]

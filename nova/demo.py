@@ -44,6 +44,18 @@ def _print_table(title: str, rows: list[dict[str, Any]]) -> None:
     out.print(t)
 
 
+def _print_trust(wh: Any, reg: Any, start: dt.date, days: int) -> None:
+    """Score every generated day (history for the trend), then show the last one's platforms and areas."""
+    from monitors.trust import compute_trust
+
+    scores = []
+    for i in range(days):
+        scores = compute_trust(wh, reg, start + dt.timedelta(days=i))
+    _print_table(f"trust scores of {start + dt.timedelta(days=days - 1)} (nova trust for all, with reasons)", [
+        {"scope": s.label, "score": s.score, "grade": s.grade, "top reason": s.reasons[0] if s.reasons else ""}
+        for s in scores if s.scope_type in ("platform", "area")])
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
@@ -113,6 +125,7 @@ def register(app: typer.Typer) -> None:
                     "SELECT period_start AS week, COUNT(*) AS workspaces, SUM(feature_users) AS users, "
                     "AVG(adoption_rate) AS avg_adoption FROM feature_adoption_by_workspace "
                     "WHERE feature_id = 'editor.comments.mention' AND period = 'week' GROUP BY 1 ORDER BY 1"))
+            _print_trust(wh, reg, dt.date.fromisoformat(start), days)
         shutil.rmtree(staging, ignore_errors=True)
-        out.print("\nnext: [bold]nova reconcile[/], [bold]nova quarantine list[/], "
-                  "[bold]nova query \"SELECT * FROM feature_usage_weekly LIMIT 5\"[/]")
+        out.print("\nnext: [bold]nova trust --html report.html[/], [bold]nova reconcile[/], "
+                  "[bold]nova quarantine list[/], [bold]nova query \"SELECT * FROM feature_usage_weekly LIMIT 5\"[/]")

@@ -19,7 +19,7 @@ from pipeline.load import load as run_load
 from pipeline.reconcile import adds_up, reconcile
 from pipeline.stage import gate, promote, replay_quarantine, stage
 from warehouse.lock import writer_lock
-from warehouse.session import Warehouse, open_warehouse
+from warehouse.session import Warehouse, open_reader, open_warehouse
 
 out = Console()
 
@@ -54,6 +54,13 @@ def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
         promoted = promote(wh)
         curated = curate(wh, reg)
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated}
+
+
+def _alerts(wh: Warehouse, reg: Registry) -> None:
+    """Incidents from the checks just run, then the alerts that are due (docs/alerts.md)."""
+    from alerts.service import notify_after_checks
+
+    notify_after_checks(wh, reg, lambda s: out.print(s, highlight=False, markup=False))
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +102,7 @@ def register(app: typer.Typer) -> None:
             return
         with open_warehouse() as wh:
             res = run_pipeline(wh, reg)
+            _alerts(wh, reg)
         s, p = res["staged"], res["promoted"]
         out.print(f"staged {len(s.batches)} batch(es): {s.lines:,} lines → {s.valid:,} valid, {s.ignored:,} ignored, "
                   f"{sum(s.quarantined.values()):,} quarantined {dict(sorted(s.quarantined.items()))}")
@@ -109,7 +117,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Where every received line ended, per load and in total. Exit 1 if the counts do not add up."""
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             rec = reconcile(wh)
         ok = all(adds_up(r) for r in rec["loads"])
         if as_json:
@@ -135,7 +143,7 @@ def register(app: typer.Typer) -> None:
     @quarantine.command("list")
     def q_list() -> None:
         """Quarantined lines by reason and platform."""
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             rows = wh.query("SELECT reason, COALESCE(platform, '?'), COUNT(*) FROM quarantined_events "
                             "GROUP BY 1, 2 ORDER BY 3 DESC")
         t = Table("reason", "platform", "lines")
@@ -147,7 +155,7 @@ def register(app: typer.Typer) -> None:
     def q_show(reason: Annotated[str, typer.Argument(help="Reason code, e.g. unknown_feature.")],
                limit: Annotated[int, typer.Option(help="Lines to show.")] = 20) -> None:
         """Sample quarantined lines of one reason, with file and line number."""
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             rows = wh.query("SELECT file_path, line_number, raw_line FROM quarantined_events WHERE reason = ? "
                             "ORDER BY file_path, line_number LIMIT ?", [reason, limit])
         if not rows:
@@ -172,9 +180,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(batches, name="batches")
 
     @batches.command("list")
-    def b_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def b_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
         """Every batch with its state and line count."""
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             rows = wh.query_dicts("SELECT load_id, state, file_count, line_count, created_at, checks, note "
                                   "FROM batches ORDER BY load_id")
         if as_json:
@@ -195,8 +203,10 @@ def _register_validate() -> None:
 
     @contracts_app.command("validate")
     def validate_cmd(
-        file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).")],
-        platform: Annotated[str, typer.Option("--platform", "-p", help="web, ios, android or backend.")],
+        file: Annotated[Path, typer.Argument(help="Captured client events, JSON lines (plain or .gz).",
+                                             exists=True, dir_okay=False, readable=True)],
+        platform: Annotated[str, typer.Option(
+            "--platform", "-p", help="A platform of the registry: the name of a file platforms/<name>.yaml.")],
         as_json: Annotated[bool, typer.Option("--json", help="One verdict per line as JSON.")] = False,
     ) -> None:
         """Check a sample of client events against the contract: every failing line with its rule.

@@ -70,18 +70,35 @@ def _read_all(landing: Landing, files: list[LandingFile]) -> Iterator[tuple[Land
             yield g, fut.result()
 
 
-def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None] | None = None) -> LoadResult:
-    """Load every new file; returns what was loaded (load_id None when nothing was new)."""
+def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None] | None = None,
+         max_bytes: int | None = None) -> LoadResult:
+    """Load every new file; returns what was loaded (load_id None when nothing was new). With
+    `max_bytes`, stop after the files that reach it, oldest arrival first (the daemon keeps each load
+    job short behind a backlog, so readers wait less; the next pass takes the rest)."""
     with writer_lock(wh, "load"):
-        return _load(wh, landing, progress)
+        return _load(wh, landing, progress, max_bytes)
 
 
-def _load(wh: Warehouse, landing: Landing, progress: Callable[[int, int], None] | None) -> LoadResult:
+def _load(wh: Warehouse, landing: Landing, progress: Callable[[int, int], None] | None,
+          max_bytes: int | None) -> LoadResult:
     t0 = time.perf_counter()
     recover_interrupted(wh)
     known = {(p, s, c) for p, s, c in wh.query("SELECT file_path, size_bytes, checksum FROM load_ledger")}
-    files = list(landing.files())
+    # A file with the path, size and modification time of a ledger row is that file: skipped without
+    # reading it, so a pass every few seconds (the daemon) costs a listing, not a re-read of the landing.
+    seen = {(p, s, m) for p, s, m in wh.query("SELECT file_path, size_bytes, file_mtime FROM load_ledger")}
+    all_files = list(landing.files())
+    files = [f for f in all_files if (f.rel_path, f.size, f.mtime) not in seen]
     result = LoadResult(load_id=None)
+    result.files_skipped = len(all_files) - len(files)
+    if max_bytes and sum(f.size for f in files) > max_bytes:
+        taken, total = [], 0
+        for f in sorted(files, key=lambda f: (f.mtime, f.rel_path)):
+            if taken and total + f.size > max_bytes:
+                break
+            taken.append(f)
+            total += f.size
+        files = sorted(taken, key=lambda f: f.rel_path)
     if not files:
         return result
     load_id = new_load_id()

@@ -16,7 +16,7 @@ from config import get_settings
 from nova.errors import Exit, NovaError
 from pipeline.landing import Landing
 from warehouse import clock
-from warehouse.session import open_warehouse
+from warehouse.session import open_reader, open_warehouse
 
 out = Console()
 FLAG_STYLE = {"ok": "OK", "warn": "[yellow]WARN[/]", "overdue": "[bold red]OVERDUE[/]", "done": "[green]done[/]",
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         now = parse_time(as_of, "--as-of") or clock.now()
-        with open_warehouse() as wh:
+        with open_reader() as wh:
             reqs = list_requests(wh)
         warn = settings.gdpr_warn_days
         if as_json:

@@ -30,6 +30,7 @@ def needed_paths(c: PlatformContract) -> list[str]:
     for m in c.mapping.values():
         paths.extend(m.from_)
     paths.extend(cond.path for cond in c.scope)
+    paths.extend(c.field_checks())
     if "properties" in c.mapping:
         # Whether a personal-data key is there at all comes from the same single parse.
         props = c.mapping["properties"].from_[0]
@@ -67,6 +68,10 @@ class _Fields:
             else:
                 parts.append(f"({v} IS NULL OR {v} NOT IN {self.e.in_list(cond.not_in or [])})")
         return " AND ".join(parts)
+
+
+def _field_cols(c: PlatformContract) -> list[str]:
+    return [f"required_{i}" for i in range(len(c.field_checks()))]
 
 
 def _parse_time(e: Engine, text: str, fmt: TimeFormat) -> str:
@@ -117,6 +122,7 @@ def classify_sql(c: PlatformContract, rules: Rules, e: Engine) -> str:
         "sent_text": f.canonical("sent_at"),
         "properties": props,
     }
+    l2_cols |= {col: f.at(path) for col, path in zip(_field_cols(c), c.field_checks(), strict=True)}
     l2 = "SELECT l1.*, " + ", ".join(f"{v} AS {k}" for k, v in l2_cols.items()) + f" FROM ({l1}) l1"
     # Layer 3: times and feature resolution.
     joins, candidates = [], []
@@ -153,6 +159,8 @@ def classify_sql(c: PlatformContract, rules: Rules, e: Engine) -> str:
     canonical_col = {"event_id": "event_id", "user_id": "user_id", "workspace_id": "workspace_id",
                      "feature": "feature_sent", "client_ts": "client_text"}
     reasons += [f"WHEN {missing('l5.' + canonical_col[key])} THEN '{code}'" for key, code in REQUIRED_KEYS]
+    # other fields the contract requires: the first missing one quarantines the line
+    reasons += [f"WHEN {missing(f'l5.{col}')} THEN 'missing_field'" for col in _field_cols(c)]
     reasons += [
         "WHEN l5.feature_id IS NULL THEN 'unknown_feature'",
         "WHEN l5.client_ts IS NULL THEN 'invalid_timestamp'",

@@ -37,9 +37,11 @@ files. The summary lists the injected quirks and how many lines should end in ea
 [bold]Incidents[/] (--incident, repeatable): {escape(INCIDENT_SYNTAX)}, times in UTC,
 HOURS default 4, platform default all.
   outage           the platform's volume drops to ~0 (share = fraction dropped, default 0.98)
-  bad_release      a share of events carries unknown feature ids (default 0.3)
+  bad_release      a share of events, sent by one new app version, carries unknown feature ids (default 0.3)
   clock_skew       a share of client clocks jumps hours off (default 0.5)
   duplicate_storm  a share of lines is retried 1-5 times (default 0.5)
+  spike            the volume times factor=F (default 3): new, distinct events in the window
+  (a partial drop is an outage with share=0.5)
 Examples: outage-ios:2026-11-24T10:4   bad_release:2026-11-25T08:6,platform=android,share=0.5
 
 [bold]Quirks[/]: --quirks {'|'.join(QUIRK_PRESETS)} or a multiplier (2.5); --quirk NAME=RATE sets one
@@ -114,7 +116,10 @@ def generate_command(
 ) -> None:
     config = build_config(out, start.date(), days, events_per_day, rate, seed, gzip, quirks, quirk, incident,
                           scale, max_lines_per_file, manifest)
-    summary = generate(config)
+    try:
+        summary = generate(config)
+    except ValueError as exc:  # an incident on a platform the registry does not have
+        raise NovaError(str(exc), hint="see nova generate --help", code=Exit.USAGE) from exc
     console = Console(soft_wrap=True, highlight=False)
     if quiet:
         console.print(f"{summary.files} files, {summary.lines} lines, {summary.bytes / 1e6:.1f} MB "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.model import PLATFORMS, Platform
+from contracts.model import Platform
 
 # Full-size population the --scale option is a fraction of (8M monthly users, 250K workspaces).
 FULL_USERS = 8_000_000
@@ -123,6 +123,7 @@ class IncidentKind(StrEnum):
     bad_release = "bad_release"  # a share of events carries unknown feature ids
     clock_skew = "clock_skew"  # a burst of clocks hours off
     duplicate_storm = "duplicate_storm"  # many retries of the same lines
+    spike = "spike"  # the platform's volume times `factor` (new, distinct events)
 
 
 DEFAULT_SHARE = {
@@ -130,10 +131,12 @@ DEFAULT_SHARE = {
     IncidentKind.bad_release: 0.30,
     IncidentKind.clock_skew: 0.50,
     IncidentKind.duplicate_storm: 0.50,
+    IncidentKind.spike: 1.0,
 }
-INCIDENT_SYNTAX = "KIND[-PLATFORM]:YYYY-MM-DD[THH][:HOURS][,platform=P][,share=S]"
+DEFAULT_SPIKE_FACTOR = 3.0
+INCIDENT_SYNTAX = "KIND[-PLATFORM]:YYYY-MM-DD[THH][:HOURS][,platform=P][,share=S][,factor=F]"
 _INCIDENT = re.compile(
-    r"^(?P<kind>[a-z_]+)(?:-(?P<platform>[a-z]+))?:(?P<start>\d{4}-\d{2}-\d{2}(?:T\d{2})?)"
+    r"^(?P<kind>[a-z_]+)(?:-(?P<platform>[a-z][a-z0-9_]*))?:(?P<start>\d{4}-\d{2}-\d{2}(?:T\d{2})?)"
     r"(?::(?P<hours>\d+(?:\.\d+)?))?(?:,(?P<opts>.*))?$"
 )
 
@@ -148,10 +151,15 @@ class Incident(BaseModel):
     hours: float = Field(4.0, gt=0, le=24 * 31)
     platform: Platform | None = None
     share: float | None = Field(None, ge=0, le=1)
+    factor: float | None = Field(None, ge=1, le=100, description="spike: volume multiplier (default 3)")
 
     @property
     def effective_share(self) -> float:
         return DEFAULT_SHARE[self.kind] if self.share is None else self.share
+
+    @property
+    def effective_factor(self) -> float:
+        return DEFAULT_SPIKE_FACTOR if self.factor is None else self.factor
 
     def window_ms(self) -> tuple[int, int]:
         start = int(self.start.replace(tzinfo=dt.UTC).timestamp() * 1000)
@@ -170,20 +178,23 @@ class Incident(BaseModel):
             fields["hours"] = float(m["hours"])
         for opt in filter(None, (m["opts"] or "").split(",")):
             key, sep, value = opt.partition("=")
-            if not sep or key not in ("platform", "share"):
-                raise ValueError(f"incident {text!r}: option {opt!r} is not platform=P or share=S")
+            if not sep or key not in ("platform", "share", "factor"):
+                raise ValueError(f"incident {text!r}: option {opt!r} is not platform=P, share=S or factor=F")
             fields[key] = value
         if fields["platform"] == "all":
             fields["platform"] = None
         if fields["kind"] not in IncidentKind.__members__:
             kinds = ", ".join(IncidentKind.__members__)
             raise ValueError(f"incident {text!r}: kind must be one of {kinds}")
-        if fields["platform"] is not None and fields["platform"] not in PLATFORMS:
-            raise ValueError(f"incident {text!r}: platform must be one of {', '.join(PLATFORMS)} or all")
+        # any platform name: `generate` checks it against the registry's platforms
         return cls.model_validate(fields)
 
 
+# The platforms whose SDKs the generator imitates quirk by quirk (WIRE_FORMATS.md), in index order.
+BUILTIN_PLATFORMS: tuple[str, ...] = ("web", "ios", "android", "backend")
 DEFAULT_MIX: dict[str, float] = {"web": 0.55, "ios": 0.18, "android": 0.15, "backend": 0.12}
+# Share of a platform the generator has no profile for (a new contract file): the default profile.
+DEFAULT_NEW_PLATFORM_SHARE = 0.05
 
 
 class GeneratorConfig(BaseModel):
@@ -238,8 +249,19 @@ class GeneratorConfig(BaseModel):
         return [self.start + dt.timedelta(days=i) for i in range(self.days)]
 
     def mix(self) -> list[float]:
-        total = sum(self.platform_mix.get(p, 0.0) for p in PLATFORMS)
-        return [self.platform_mix.get(p, 0.0) / total for p in PLATFORMS]
+        """Shares of the built-in platforms, over every platform of the mix (they sum to
+        `builtin_share`; the rest goes to platforms of the default profile)."""
+        total = sum(self.platform_mix.values())
+        return [self.platform_mix.get(p, 0.0) / total for p in BUILTIN_PLATFORMS]
+
+    @property
+    def builtin_share(self) -> float:
+        return sum(self.mix())
+
+    def other_platforms(self) -> dict[str, float]:
+        """Platforms of the mix without a built-in profile, with their share of all events."""
+        total = sum(self.platform_mix.values())
+        return {p: s / total for p, s in sorted(self.platform_mix.items()) if p not in BUILTIN_PLATFORMS and s > 0}
 
     def run_tag(self) -> str:
         """Short hash of everything that shapes the bytes: file names of different runs never collide."""
@@ -305,6 +327,7 @@ QUIRK_COUNTS: dict[str, str] = {
     "duplicate_files": "files delivered twice: a byte-identical copy under another name",
     "duplicate_file_lines": "lines of those copies",
     "outage_dropped": "rows lost to outage incidents (never written)",
+    "spike_added": "extra rows of spike incidents (new events in the window)",
 }
 
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from contracts.model import PLATFORMS
-from traffic.definition import HOURLY, GeneratorConfig, IncidentKind, day_factor
+from traffic.definition import BUILTIN_PLATFORMS, HOURLY, GeneratorConfig, Incident, IncidentKind, day_factor
 from traffic.pools import SERVICES
 from traffic.population import (
     ANDROID,
     BACKEND,
     IOS,
     NO_SEND_TIME,
+    RELEASE_INDEX,
     SENDS_LEGACY,
     SENDS_NAMES,
     TZ_OFFSET_MS,
@@ -120,24 +120,32 @@ class DayTraffic:
     def _incident(self, kind: IncidentKind, t_ms: np.ndarray, plat: np.ndarray) -> list[tuple[np.ndarray, float]]:
         out = []
         for inc in self.config.incidents:
-            if inc.kind != kind:
-                continue
-            lo, hi = inc.window_ms()
-            mask = (t_ms >= lo) & (t_ms < hi)
-            if inc.platform is not None:
-                mask &= plat == PLATFORMS.index(inc.platform)
-            out.append((mask, inc.effective_share))
+            if inc.kind == kind:
+                out.extend(self._incident_of(inc, t_ms, plat))
         return out
+
+    @staticmethod
+    def _incident_of(inc: Incident, t_ms: np.ndarray, plat: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        lo, hi = inc.window_ms()
+        mask = (t_ms >= lo) & (t_ms < hi)
+        if inc.platform is not None:
+            if inc.platform not in BUILTIN_PLATFORMS:
+                return []  # a platform of the default profile: see traffic.generic
+            mask &= plat == BUILTIN_PLATFORMS.index(inc.platform)
+        return [(mask, inc.effective_share)]
 
     def rows(self, day: dt.date, day_index: int) -> Rows:
         cfg, q, pop, fm, counts = self.config, self.q, self.pop, self.fm, self.counts
         rng = np.random.default_rng([cfg.seed, 3, day.toordinal()])
-        n = round(cfg.daily_events * day_factor(day))
+        # platforms of the default profile (traffic.generic) take their share of the day
+        mix, share = cfg.mix(), (cfg.builtin_share if cfg.other_platforms() else 1.0)
+        n = round(cfg.daily_events * day_factor(day) * share) if share > 0 else 0
+        share = share or 1.0
         hourly = np.asarray(HOURLY) / sum(HOURLY)
         t_ms = _ms(day) + rng.choice(24, n, p=hourly) * HOUR_MS + rng.integers(0, HOUR_MS, n)
         user = pop.sample_users(rng, n)
-        mix = cfg.mix()
-        group = rng.choice(3, n, p=[mix[WEB], mix[IOS] + mix[ANDROID], mix[BACKEND]])
+        groups = [mix[WEB] / share, (mix[IOS] + mix[ANDROID]) / share, mix[BACKEND] / share]
+        group = rng.choice(3, n, p=groups if sum(groups) > 0 else [1.0, 0.0, 0.0])
         plat = np.where(group == 0, WEB, np.where(group == 2, BACKEND, np.where(pop.mobile_ios[user], IOS, ANDROID)))
         plat = plat.astype(np.int8)
         keep = np.ones(n, bool)
@@ -146,6 +154,23 @@ class DayTraffic:
             counts["outage_dropped"] += int((drop & keep).sum())
             keep &= ~drop
         t_ms, user, plat = t_ms[keep], user[keep], plat[keep]
+        for inc in self.config.incidents:
+            if inc.kind != IncidentKind.spike:
+                continue
+            hit = self._incident_of(inc, t_ms, plat)
+            if not hit:
+                continue
+            mask = hit[0][0]
+            src = np.flatnonzero(mask)
+            extra = inc.effective_factor - 1
+            reps = np.floor(extra).astype(np.int64) + (rng.random(len(src)) < extra - np.floor(extra))
+            src = np.repeat(src, reps)
+            lo, hi = inc.window_ms()
+            jitter = rng.integers(-HOUR_MS // 2, HOUR_MS // 2, len(src))
+            t_ms = np.concatenate([t_ms, np.clip(t_ms[src] + jitter, lo, hi - 1)])
+            user = np.concatenate([user, pop.sample_users(rng, len(src))])
+            plat = np.concatenate([plat, plat[src]])
+            counts["spike_added"] += len(src)
         order = np.argsort(t_ms, kind="stable")  # ids and files follow time, as a collector sees them
         t_ms, user, plat = t_ms[order], user[order], plat[order]
         n = len(t_ms)
@@ -167,7 +192,9 @@ class DayTraffic:
         counts["legacy_ids"] += int((is_feature & (fcode == F_LEGACY)).sum())
         counts["display_names"] += int((is_feature & (fcode == F_NAME)).sum())
 
-        defect = self._defects(rng, plat, is_feature, t_ms)
+        defect, released = self._defects(rng, plat, is_feature, t_ms)
+        # A bad release is one new app version: its lines carry it (backend has no app version).
+        ver = np.where(released & (plat != BACKEND), np.asarray(RELEASE_INDEX, np.int8)[plat], ver).astype(np.int8)
         n_feat = len(fm.ids)
         fstr = fcode.astype(np.int32) * n_feat + feat
         unknown = defect == D_UNKNOWN
@@ -220,8 +247,9 @@ class DayTraffic:
         return kind
 
     def _defects(self, rng: np.random.Generator, plat: np.ndarray, is_feature: np.ndarray,
-                 t_ms: np.ndarray) -> np.ndarray:
-        """At most one contract violation per feature row, each at its own rate."""
+                 t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """At most one contract violation per feature row, each at its own rate; also the rows
+        sent by a bad release."""
         q, n = self.q, len(plat)
         rates = [q.missing_key / 5] * 5 + [q.android_null_workspace, q.unknown_feature, q.invalid_timestamp]
         u = rng.random(n)
@@ -232,13 +260,15 @@ class DayTraffic:
             eligible = is_feature & (plat == ANDROID) if d == D_NULL_WS else is_feature
             hit = eligible & (u >= edges[d - 1] / scale) & (u < edges[d] / scale)
             defect[at_least_one(rng, hit, eligible & (defect == 0), rate)] = d
+        released = np.zeros(n, bool)
         for mask, share in self._incident(IncidentKind.bad_release, t_ms, plat):
             bad = mask & is_feature & (defect == 0) & (rng.random(n) < share)
             self.counts["bad_release_events"] += int(bad.sum())
             defect[bad] = D_UNKNOWN
+            released |= bad
         for d, name in enumerate(DEFECTS[1:], start=1):
             self.counts[name if d != D_UNKNOWN else "unknown_features"] += int((defect == d).sum())
-        return defect
+        return defect, released
 
     def _times(self, rng: np.random.Generator, t_ms: np.ndarray, plat: np.ndarray, user: np.ndarray,
                ver: np.ndarray, is_feature: np.ndarray) -> tuple[np.ndarray, ...]:

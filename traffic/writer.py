@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from contracts.model import PLATFORMS
+from traffic.definition import BUILTIN_PLATFORMS as PLATFORMS
 from traffic.definition import GeneratorConfig
 from traffic.formats import Renderer, iso
 from traffic.population import IOS

@@ -49,3 +49,9 @@ def set_now(instant: dt.datetime | None) -> Iterator[None]:
         yield
     finally:
         _pinned = before
+
+
+def wall_now() -> dt.datetime:
+    """The real instant (aware UTC), never pinned: only for timers that sleep in real time (the
+    daemon's scheduler, freshness against file arrival times). Data records `now()`."""
+    return dt.datetime.now(dt.UTC)

@@ -159,6 +159,21 @@ class Engine:
     def now(self) -> str:
         return "CURRENT_TIMESTAMP"
 
+    def bucket_start(self, ts: str, seconds: int) -> str:
+        """Start of the `seconds`-long bucket holding `ts` (buckets aligned on the Unix epoch)."""
+        size = int(seconds) * 1_000_000
+        return self.epoch_micros_to_ts(f"FLOOR({self.ts_to_epoch_micros(ts)} / {size}) * {size}")
+
+    def percentile(self, expr: str, q: float) -> str:
+        """Continuous percentile aggregate (an ordered-set aggregate both engines read)."""
+        return f"PERCENTILE_CONT({float(q)!r}) WITHIN GROUP (ORDER BY {expr})"
+
+    def path_prefix(self, path_expr: str, depth: int) -> str:
+        """The first `depth` dot-separated segments of a feature id; NULL when it has fewer."""
+        parts = [f"split_part({path_expr}, '.', {i})" for i in range(1, depth + 1)]
+        joined = " || '.' || ".join(parts)
+        return f"CASE WHEN {parts[-1]} <> '' THEN {joined} END"
+
     # --- row keys -------------------------------------------------------------------------
     @staticmethod
     def key_text(parts: Sequence[str]) -> str:

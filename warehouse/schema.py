@@ -73,7 +73,7 @@ TABLES: tuple[Table, ...] = (
     Table("batches", (
         ("load_id", "text"), ("state", "text"), ("created_at", "ts"), ("updated_at", "ts"),
         ("file_count", "int"), ("line_count", "int"), ("staged_at", "ts"), ("checks", "text"),
-        ("note", "text"),
+        ("note", "text"), ("batch_id", "text"), ("platform", "text"),
     ), "quarantine", doc="Each load is a batch: loading / pending / promoted / held / released / dropped."),
     Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True, compressed=("properties",),
           doc="Valid events of batches not yet promoted (the gate runs on them)."),
@@ -120,12 +120,41 @@ TABLES: tuple[Table, ...] = (
         ("area", "text"), ("feature_id", "text"), ("batch_id", "text"), ("severity", "text"),
         ("state", "text"), ("title", "text"), ("summary", "text"), ("likely_cause", "text"),
         ("owner_team", "text"), ("opened_at", "ts"), ("last_seen_at", "ts"), ("resolved_at", "ts"),
-        ("result_ids", "text"), ("snoozed_until", "ts"),
-    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause."),
+        ("result_ids", "text"), ("snoozed_until", "ts"), ("acknowledged_as", "text"),
+        ("revision", "int"), ("body", "text"), ("cause", "text"), ("members", "text"), ("updated_at", "ts"),
+    ), "ops", doc="Failing results grouped: one row per incident (open / resolved), with its likely cause; "
+                  "acknowledged_as = 'expected' teaches the volume detector that the day was expected; "
+                  "revision counts the changes the on-call was told about; body is the last message (JSON); "
+                  "cause the likely-cause evidence (JSON); members the series/checks it groups (JSON)."),
+    Table("alert_outbox", (
+        ("dedup_key", "text"), ("incident_key", "text"), ("action", "text"), ("state", "text"),
+        ("attempts", "int"), ("next_attempt_at", "ts"), ("last_error", "text"), ("channel", "text"),
+        ("transport", "text"), ("slack_channel_id", "text"), ("slack_ts", "text"), ("thread_ts", "text"),
+        ("client_token", "text"), ("body", "text"), ("created_at", "ts"), ("sending_at", "ts"),
+        ("sent_at", "ts"), ("updated_at", "ts"),
+    ), "ops", doc="Every alert message, written before it is sent (ARCHITECTURE invariant 8): action open / update / "
+                  "resolve; state pending / sending / sent / resolved / suppressed / failed; the Slack reference "
+                  "(channel id + ts); client_token marks a post in flight so a restart can look it up."),
+    Table("volume_expectations", (
+        ("scope", "text"), ("bucket_start", "ts"), ("bucket_seconds", "int"), ("value", "float"),
+        ("expected", "float"), ("lower", "float"), ("upper", "float"), ("confidence", "text"),
+        ("score", "float"), ("p_value", "float"), ("direction", "text"), ("anomalous", "bool"),
+        ("episode_start", "ts"), ("judged", "bool"), ("computed_at", "ts"),
+    ), "ops", cluster_by=("bucket_start",),
+        doc="The volume detector's expectation per series and bucket: judged buckets (value, band, score, "
+            "anomalous) and forecasts of the next buckets (judged = false, value NULL) for the gate and charts."),
     Table("trust_scores", (
         ("day", "date"), ("scope_type", "text"), ("scope", "text"), ("score", "float"), ("grade", "text"),
-        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"),
-    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON)."),
+        ("components", "text"), ("reasons", "text"), ("computed_at", "ts"), ("label", "text"),
+    ), "ops", doc="Daily trust score per table, platform, area and feature, with components and reasons (JSON); "
+                  "one row per (day, scope_type, scope), replaced when the day is scored again. "
+                  "The view trust_scores_latest holds each scope's latest day."),
+    Table("service_runs", (
+        ("run_id", "text"), ("job", "text"), ("started_at", "ts"), ("finished_at", "ts"), ("seconds", "float"),
+        ("outcome", "text"), ("attempt", "int"), ("error", "text"), ("summary", "text"), ("pid", "int"),
+        ("host", "text"),
+    ), "ops", doc="One row per job run of the service (`nova daemon`): outcome ok / failed / timeout / killed / "
+                  "abandoned; attempt counts consecutive failures; summary is JSON (docs/service.md)."),
     Table("writer_lock", (
         ("name", "text"), ("holder", "text"), ("step", "text"), ("since", "ts"), ("expires_at", "ts"),
     ), "ops", doc="The lease each writing step holds (warehouse/lock.py): one writer at a time, on both engines."),

@@ -21,6 +21,15 @@ from warehouse.schema import TABLES, Table, create_table_sql
 _LOG_SQL = os.environ.get("NOVA_LOG_SQL") == "1"  # every statement and its duration, on stderr
 
 
+class WarehouseBusy(NovaError):
+    """The DuckDB file is held by another process (one writer, or readers while a writer waits)."""
+
+
+def is_lock_error(message: str) -> bool:
+    m = message.lower()
+    return "could not set lock" in m or "conflicting lock" in m
+
+
 class Warehouse:
     def __init__(self, settings: Settings | None = None, *, read_only: bool = False):
         self.settings = settings or get_settings()
@@ -46,8 +55,11 @@ class Warehouse:
             self.dbapi = self.sa_engine.raw_connection()
         except Exception as exc:
             msg = str(exc).splitlines()[0]
-            hint = "another nova process may hold the DuckDB file" if "lock" in msg.lower() else ""
-            raise NovaError(f"cannot open the warehouse: {msg}", hint=hint, code=Exit.CONFIG) from exc
+            if is_lock_error(msg):
+                raise WarehouseBusy(f"cannot open the warehouse: {msg}",
+                                    hint="another nova process (the daemon?) holds the DuckDB file",
+                                    code=Exit.CONFIG) from exc
+            raise NovaError(f"cannot open the warehouse: {msg}", code=Exit.CONFIG) from exc
         self._cursor = self.dbapi.cursor()
         self._in_tx = False
         self._restore_order = False
@@ -121,6 +133,26 @@ class Warehouse:
             raise  # the original error, never the refused SET
         self.execute("SET preserve_insertion_order = true")
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows of Python values into `table` (DuckDB: one Arrow scan; else executemany)."""
+        if not rows:
+            return
+        if self.is_duckdb:
+            import pyarrow as pa
+
+            data = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+            con = self.native()
+            con.register("_nova_insert_rows", data)
+            try:
+                self.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+                             "FROM _nova_insert_rows")
+            finally:
+                con.unregister("_nova_insert_rows")
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.dbapi.cursor().executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                                        [tuple(r) for r in rows])
+
     def ensure_schema(self) -> None:
         self.ensure_tables(TABLES)
 
@@ -159,8 +191,80 @@ class Warehouse:
         self.close()
 
 
-def open_warehouse(settings: Settings | None = None, *, read_only: bool = False) -> Warehouse:
-    wh = Warehouse(settings, read_only=read_only)
+def open_warehouse(settings: Settings | None = None, *, read_only: bool = False,
+                   wait_s: float = 0.0) -> Warehouse:
+    """Open the warehouse; with `wait_s`, wait that long (backing off) while another process holds
+    the DuckDB file instead of failing at once (the daemon's jobs wait for readers this way)."""
+    wh = _open_waiting(settings or get_settings(), read_only=read_only, wait_s=wait_s, marker=False)
     if not read_only:
         wh.ensure_schema()
     return wh
+
+
+def open_reader(settings: Settings | None = None, *, wait_s: float | None = None) -> Warehouse:
+    """The one way a read-only command opens the warehouse (batches list, query, reconcile, trust,
+    status, ...): read-only, and while the daemon's current job holds the DuckDB file it waits up to
+    `daemon.reader_wait_s` (backing off from 50 ms to 1 s) instead of failing with a lock error.
+    While it waits it leaves a marker in `<state_dir>/readers/`, so the daemon holds its next job
+    back and the reader gets in between two jobs (docs/service.md). A DuckDB file that does not
+    exist yet is created (empty tables), as the writing commands would. On Snowflake readers never
+    wait: it has no file lock."""
+    settings = settings or get_settings()
+    if not isinstance(_engine_or_none(settings.warehouse_url), DuckDBEngine):
+        return open_warehouse(settings)
+    db = sa.engine.make_url(settings.warehouse_url).database
+    if not db or db == ":memory:" or not Path(db).exists():
+        return open_warehouse(settings)
+    wait = settings.daemon.reader_wait_s if wait_s is None else wait_s
+    return _open_waiting(settings, read_only=True, wait_s=wait, marker=True)
+
+
+def _engine_or_none(url: str) -> Engine | None:
+    try:
+        return engine_for_url(url)
+    except ValueError:
+        return None
+
+
+def reader_marker_dir(settings: Settings) -> Path:
+    return Path(settings.state_dir) / "readers"
+
+
+def _open_waiting(settings: Settings, *, read_only: bool, wait_s: float, marker: bool) -> Warehouse:
+    deadline = time.monotonic() + wait_s
+    delay, mark = 0.05, None
+    try:
+        while True:
+            try:
+                wh = Warehouse(settings, read_only=read_only)
+                waited = wait_s - max(deadline - time.monotonic(), 0.0)
+                if marker and mark is not None and waited >= 0.5:
+                    print(f"note: waited {waited:.1f}s for the warehouse (a job of the daemon held it)",
+                          file=sys.stderr)
+                return wh
+            except WarehouseBusy as exc:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    waited = f" after waiting {wait_s:.0f}s" if wait_s else ""
+                    raise WarehouseBusy(exc.message + waited, hint=exc.hint + "; raise daemon.reader_wait_s "
+                                        "or run `nova status` to see what the daemon is doing",
+                                        code=exc.code) from exc
+                if marker and mark is None:
+                    mark = _leave_marker(settings)
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 1.0)
+    finally:
+        if mark is not None:
+            with contextlib.suppress(OSError):
+                mark.unlink()
+
+
+def _leave_marker(settings: Settings) -> Path | None:
+    try:
+        folder = reader_marker_dir(settings)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{os.getpid()}.wait"
+        path.write_text(str(os.getpid()))
+        return path
+    except OSError:  # a read-only state dir: waiting still works, only without priority
+        return None

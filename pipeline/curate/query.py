@@ -25,7 +25,7 @@ from sqlglot.errors import ParseError
 from config import Settings
 from nova.errors import Exit, NovaError
 from warehouse.engine import DuckDBEngine, engine_for_url
-from warehouse.session import Warehouse
+from warehouse.session import Warehouse, open_reader
 
 # Nodes that write or change the session, wherever they appear in the tree.
 _WRITES: tuple[type[exp.Expression], ...] = (
@@ -84,7 +84,8 @@ def run_query(settings: Settings, sql: str, *, limit: int | None = None) -> Quer
         if path is not None and not Path(path).exists():
             raise NovaError(f"no warehouse at {path}", hint="run `nova run` (or `nova demo`) first", code=Exit.CONFIG)
         read_only = path is not None
-    with Warehouse(settings, read_only=read_only) as wh:
+    # A DuckDB file is read through open_reader: while the daemon's job holds it, the query waits.
+    with open_reader(settings) if read_only else Warehouse(settings) as wh:
         try:
             cur = wh.execute(sql)
         except Exception as exc:  # the database's own message is what the person needs

@@ -142,7 +142,7 @@ def test_diff_default_base_is_the_merge_base_with_main(monkeypatch, repo: Regist
     code, out = run(monkeypatch, repo.root, "diff", "--format", "json")
     assert code == Exit.FINDINGS
     assert [c["id"] for c in json.loads(out)["changes"]] == [
-        "web:payload.context.locale:field_added_optional", "ios:payload.feature_key:field_renamed"]
+        "ios:payload.feature_key:field_renamed", "web:payload.context.locale:field_added_optional"]
     # against HEAD only the uncommitted change is left
     code, out = run(monkeypatch, repo.root, "diff", "HEAD", "--format", "json")
     assert [c["id"] for c in json.loads(out)["changes"]] == ["web:payload.context.locale:field_added_optional"]
@@ -170,7 +170,7 @@ def test_diff_help_documents_exit_codes(monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     out = runner.invoke(app, ["contracts", "diff", "--help"]).stdout
     assert "0 = every change is covered" in out and "1 = a change needs a bigger bump" in out
-    assert "3 = a registry is unreadable or BASE not found" in out
+    assert "3 = a registry is unreadable, BASE not found" in out
 
 
 # --- export

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,20 +217,23 @@ def test_rule(case: Case, make_copy) -> None:
 
 
 def test_every_rule_has_a_case() -> None:
-    covered = {c.rule for c in CASES} | {"event_removed", "event_added"}  # tested below
+    covered = {c.rule for c in CASES} | {"platform_removed", "platform_added"}  # tested below
     assert set(RULES) - covered == set()
 
 
-def test_contract_removed_and_added() -> None:
-    # load_registry needs all four files, so these pairs are built from the loaded model
+def test_platform_removed_and_added(make_copy) -> None:
+    # a platform is its contract file: removing the file is a breaking change, adding it back a warning
     reg = shipped()
-    without_ios = dataclasses.replace(reg, contracts={p: c for p, c in reg.contracts.items() if p != "ios"})
+    copy = make_copy()
+    (copy.root / "platforms" / "ios.yaml").unlink()
+    without_ios = copy.load()
+    assert sorted(without_ios.contracts) == ["android", "backend", "web"]
     removed = diff_registries(reg, without_ios)
-    assert [(c.id, c.severity) for c in removed.changes] == [("ios:contract:event_removed", Severity.breaking)]
+    assert [(c.id, c.severity) for c in removed.changes] == [("ios:contract:platform_removed", Severity.breaking)]
     assert not removed.ok  # a removed file cannot declare a bump
     added = diff_registries(without_ios, reg)
-    assert [(c.id, c.severity) for c in added.changes] == [("ios:contract:event_added", Severity.safe)]
-    assert added.ok
+    assert [(c.id, c.severity) for c in added.changes] == [("ios:contract:platform_added", Severity.warning)]
+    assert added.ok  # a new file starts at its own version
 
 
 def test_same_registry_has_no_change() -> None:

@@ -105,7 +105,7 @@ def test_schema_errors_are_located(make_copy) -> None:
     # status and platform values and a missing reason are schema errors: load_registry reports them
     copy = make_copy().replace("catalog", 'name: "Bold", parent: "editor.text", owner: docs-core, status: active',
                                'name: "Bold", parent: "editor.text", owner: docs-core, status: retired')
-    copy.replace("catalog", "legacy_ids: [], platforms: [web]}", "legacy_ids: [], platforms: [windows]}")
+    copy.replace("catalog", "legacy_ids: [], platforms: [web]}", "legacy_ids: [], platforms: [Windows 11]}")
     copy.replace("ios", "strip_properties:", 'ignored_breaks:\n  - {change: "ios:payload.ts:format_changed"}\n'
                  "strip_properties:")
     with pytest.raises(RegistryError) as err:
@@ -113,6 +113,6 @@ def test_schema_errors_are_located(make_copy) -> None:
     found = {(p.file, p.line, p.message.split(":")[0]) for p in err.value.problems}
     assert found == {
         ("catalog/features.yaml", copy.line_of("catalog", 'name: "Bold"'), "features.2.status"),
-        ("catalog/features.yaml", copy.line_of("catalog", "platforms: [windows]"), "features.3.platforms.0"),
+        ("catalog/features.yaml", copy.line_of("catalog", "platforms: [Windows 11]"), "features.3.platforms.0"),
         ("platforms/ios.yaml", copy.line_of("ios", "ios:payload.ts:format_changed"), "ignored_breaks.0.reason"),
     }

@@ -47,17 +47,17 @@ EXPECTED_MARKDOWN = """\
 
 ❌ **1 file needs a bigger version bump: not safe to merge.**
 
-- ✅ `platforms/web.yaml` 1.0.0 → 1.0.1: declared patch, required patch (1 change, 1 accepted)
 - ✅ `platforms/ios.yaml` 1.0.0 → 2.0.0: declared major, required major (2 changes)
+- ✅ `platforms/web.yaml` 1.0.0 → 1.0.1: declared patch, required patch (1 change, 1 accepted)
 - ❌ `catalog/features.yaml` 1.0.0 → 1.1.0: declared minor, required major (2 changes)
 
 | severity | file | change | detail |
 |---|---|---|---|
-| BREAKING (accepted) | `platforms/web.yaml` | `web:payload.context.page.path:field_removed` | \
-`context.page.path` removed; accepted: never read downstream \\| checked |
 | BREAKING | `platforms/ios.yaml` | `ios:payload.feature_key:field_renamed` | `feature_key` renamed to `feature_id` \
 without alias: the mapping no longer reads `feature_key` |
 | SAFE | `platforms/ios.yaml` | `ios:payload.screen:field_added_optional` | optional field `screen` added |
+| BREAKING (accepted) | `platforms/web.yaml` | `web:payload.context.page.path:field_removed` | \
+`context.page.path` removed; accepted: never read downstream \\| checked |
 | BREAKING | `catalog/features.yaml` | `catalog:editor.text.italic:feature_reparented` | `editor.text.italic` parent \
 `editor.text` → `editor.comments` |
 | WARNING | `catalog/features.yaml` | `catalog:editor.comments.mention:feature_renamed` | `editor.comments.mention` \
@@ -83,11 +83,11 @@ def test_json(report: DiffReport) -> None:
     data = json.loads(render_json(report, "main (b8bd9c7)"))
     assert data["ok"] is False and data["base"] == "main (b8bd9c7)"
     assert [(f["file"], f["declared_bump"], f["required_bump"], f["ok"]) for f in data["files"] if f["changes"]] == [
-        ("platforms/web.yaml", "patch", "patch", True),
         ("platforms/ios.yaml", "major", "major", True),
+        ("platforms/web.yaml", "patch", "patch", True),
         ("catalog/features.yaml", "minor", "major", False),
     ]
-    assert data["changes"][0] == {
+    assert data["changes"][2] == {
         "id": "web:payload.context.page.path:field_removed", "severity": "BREAKING", "rule": "field_removed",
         "file": "platforms/web.yaml", "subject": "payload.context.page.path", "detail": "`context.page.path` removed",
         "accepted": True, "reason": "never read downstream | checked", "required_bump": "patch",

@@ -82,7 +82,9 @@ def test_request_process_status_reconcile(landing: Path) -> None:
     assert b'"u_71"' in (landing / "platform=web/dt=2026-11-25/hour=17/a.jsonl").read_bytes()
 
 
-def test_retention_apply_cli(landing: Path) -> None:
+def test_retention_apply_cli(landing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The traffic is of late November 2026: retention runs a week later, whatever the machine's day.
+    monkeypatch.setenv("NOVA_NOW", "2026-12-02T00:00:00Z")
     old = web("o1", originalTimestamp="2025-01-01T10:00:00Z", sentAt="2025-01-01T10:00:01Z",
               received_at="2025-01-01T10:00:02Z")
     write_landing(landing, "web", "a.jsonl", [old, web("w1")])

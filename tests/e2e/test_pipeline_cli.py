@@ -67,6 +67,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert "adds up" in res.stdout and "DOES NOT ADD UP" not in res.stdout
     assert "wave" in res.stdout and "top features" in res.stdout
+    assert "trust scores of" in res.stdout and "iOS" in res.stdout  # the last day's platforms and areas
 
 
 def test_batches_list_shows_each_load_and_its_state(tmp_path: Path) -> None:

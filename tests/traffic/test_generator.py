@@ -23,7 +23,8 @@ from traffic.formats import BAD_TIMES
 
 START = dt.date(2026, 11, 23)  # a Monday
 INCIDENTS = ["outage-ios:2026-11-23T10:3", "bad_release-android:2026-11-23T14:3,share=0.6",
-             "clock_skew-web:2026-11-24T09:2", "duplicate_storm-backend:2026-11-24T15:2"]
+             "clock_skew-web:2026-11-24T09:2", "duplicate_storm-backend:2026-11-24T15:2",
+             "spike-web:2026-11-23T18:2,factor=2"]
 PATH = re.compile(r"platform=(web|ios|android|backend)/dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/"
                   r"(events|legacy)-[0-9a-f]{8}-\d{4}(-redelivered)?\.jsonl(\.gz)?$")
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -279,10 +280,14 @@ def test_incident_syntax() -> None:
     inc = Incident.parse("bad_release:2026-11-25T08,platform=android,share=0.4")
     assert (inc.platform, inc.hours, inc.effective_share) == ("android", 4.0, 0.4)
     assert Incident.parse("duplicate_storm:2026-11-25").platform is None
-    for bad in ("outage", "flood:2026-11-24", "outage-tv:2026-11-24", "outage:2026-11-24T10:4,colour=red",
+    for bad in ("outage", "flood:2026-11-24", "outage-TV:2026-11-24", "outage:2026-11-24T10:4,colour=red",
                 "clock_skew:2026-11-24,share=2"):
         with pytest.raises(ValueError):
             Incident.parse(bad)
+    # a platform is any name; `generate` checks it against the registry's platforms
+    tv = Incident.parse("outage-tv:2026-11-24")
+    with pytest.raises(ValueError, match="incident platform tv: not a platform of the registry"):
+        generate(GeneratorConfig(out=Path("/nonexistent"), incidents=[tv]))
 
 
 def test_quirk_presets_and_overrides() -> None:
@@ -418,3 +423,26 @@ def _reference_states(root: Path, catalog: Catalog) -> dict[str, int]:
     out["staged"] = len(set(kept))
     out["duplicate"] = len(kept) - len(set(kept))
     return {k: v for k, v in out.items() if v}
+
+
+def test_spike_multiplies_the_volume_of_its_platform_and_window(tmp_path: Path, catalog: Catalog) -> None:
+    def web_hours(out: Path, incidents: list[Incident]) -> Counter[int]:
+        _run(out, catalog, events_per_day=4000, quirks=quirk_rates("none"), incidents=incidents)
+        per_hour: Counter[int] = Counter()
+        for path in _files(out):
+            m = PATH.search(path.as_posix())
+            if m and m[1] == "web":
+                per_hour[int(m[3])] += len(_lines(path))
+        return per_hour
+
+    calm = web_hours(tmp_path / "calm", [])
+    spike = Incident.parse("spike-web:2026-11-23T10:3,factor=4")
+    summary_hours = web_hours(tmp_path / "spike", [spike])
+    inside = sum(summary_hours[h] for h in (10, 11, 12)) / sum(calm[h] for h in (10, 11, 12))
+    outside = sum(summary_hours[h] for h in range(24) if h not in (10, 11, 12, 13)) / \
+        sum(calm[h] for h in range(24) if h not in (10, 11, 12, 13))
+    assert 3.4 < inside < 4.6
+    assert 0.9 < outside < 1.1
+    assert Incident.parse("spike:2026-11-23T10").effective_factor == 3.0
+    with pytest.raises(ValueError):
+        Incident.parse("spike:2026-11-23T10,factor=0.5")

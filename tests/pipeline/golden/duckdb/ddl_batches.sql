@@ -7,5 +7,7 @@ CREATE TABLE IF NOT EXISTS batches (
   line_count BIGINT,
   staged_at TIMESTAMP,
   checks VARCHAR,
-  note VARCHAR
+  note VARCHAR,
+  batch_id VARCHAR,
+  platform VARCHAR
 );

@@ -16,5 +16,11 @@ CREATE TABLE IF NOT EXISTS incidents (
   last_seen_at TIMESTAMP,
   resolved_at TIMESTAMP,
   result_ids VARCHAR,
-  snoozed_until TIMESTAMP
+  snoozed_until TIMESTAMP,
+  acknowledged_as VARCHAR,
+  revision BIGINT,
+  body VARCHAR,
+  cause VARCHAR,
+  members VARCHAR,
+  updated_at TIMESTAMP
 );

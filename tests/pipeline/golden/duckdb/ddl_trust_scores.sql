@@ -6,5 +6,6 @@ CREATE TABLE IF NOT EXISTS trust_scores (
   grade VARCHAR,
   components VARCHAR,
   reasons VARCHAR,
-  computed_at TIMESTAMP
+  computed_at TIMESTAMP,
+  label VARCHAR
 );

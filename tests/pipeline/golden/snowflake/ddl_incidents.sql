@@ -16,5 +16,11 @@ CREATE TABLE IF NOT EXISTS incidents (
   last_seen_at TIMESTAMP_NTZ(6),
   resolved_at TIMESTAMP_NTZ(6),
   result_ids VARCHAR,
-  snoozed_until TIMESTAMP_NTZ(6)
+  snoozed_until TIMESTAMP_NTZ(6),
+  acknowledged_as VARCHAR,
+  revision BIGINT,
+  body VARCHAR,
+  cause VARCHAR,
+  members VARCHAR,
+  updated_at TIMESTAMP_NTZ(6)
 );

@@ -6,5 +6,6 @@ CREATE TABLE IF NOT EXISTS trust_scores (
   grade VARCHAR,
   components VARCHAR,
   reasons VARCHAR,
-  computed_at TIMESTAMP_NTZ(6)
+  computed_at TIMESTAMP_NTZ(6),
+  label VARCHAR
 );

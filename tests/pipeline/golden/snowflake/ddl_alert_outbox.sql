@@ -1,0 +1,20 @@
+CREATE TABLE IF NOT EXISTS alert_outbox (
+  dedup_key VARCHAR,
+  incident_key VARCHAR,
+  action VARCHAR,
+  state VARCHAR,
+  attempts BIGINT,
+  next_attempt_at TIMESTAMP_NTZ(6),
+  last_error VARCHAR,
+  channel VARCHAR,
+  transport VARCHAR,
+  slack_channel_id VARCHAR,
+  slack_ts VARCHAR,
+  thread_ts VARCHAR,
+  client_token VARCHAR,
+  body VARCHAR,
+  created_at TIMESTAMP_NTZ(6),
+  sending_at TIMESTAMP_NTZ(6),
+  sent_at TIMESTAMP_NTZ(6),
+  updated_at TIMESTAMP_NTZ(6)
+);
