@@ -4,6 +4,7 @@ batches, quarantine, gdpr, retention, backfill, query, the writer lock."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,15 @@ def test_the_production_commands_on_snowflake(sf: Any, sf_env: dict[str, str], t
     assert "completed" in processed and "NOT completed" not in processed, processed
     status = nova("gdpr", "status", "--json", env=sf_env).stdout
     assert json.loads(status)[0]["status"] == "completed"
-    assert b"u_gone" not in (land / "platform=web/dt=2026-11-25/hour=17/a.jsonl").read_bytes()
+    rewritten = (land / "platform=web/dt=2026-11-25/hour=17/a.jsonl").read_bytes()
+    assert b"u_gone" not in rewritten
+    # Point 4: the ledger knows the rewritten file by an identity Snowflake lists (the MD5).
+    ledger = json.loads(nova("query", "SELECT file_path, size_bytes, checksum FROM load_ledger ORDER BY 1",
+                             "--format", "json", env=sf_env).stdout)
+    a = [r for r in ledger if r["file_path"].endswith("a.jsonl")]
+    assert a == [{"file_path": "platform=web/dt=2026-11-25/hour=17/a.jsonl", "size_bytes": len(rewritten),
+                  "checksum": "md5:" + hashlib.md5(rewritten).hexdigest()}], ledger
+    assert all(r["checksum"].startswith("md5:") for r in ledger)
 
     counts = nova("query", "SELECT COUNT(*) AS n FROM fct_feature_events", "--format", "json", env=sf_env).stdout
     assert json.loads(counts)[0]["n"] == 4
