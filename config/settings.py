@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from config.alerts import AlertsConfig
 from config.daemon import DaemonConfig
+from config.dbt import DbtConfig
 from config.detector import DetectorConfig
 from config.trust import TrustConfig
 
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
                                description="Trust scores: weights, grade bands, followed features (docs/trust.md)")
     detector: DetectorConfig = Field(default_factory=DetectorConfig,
                                      description="The seasonal volume-anomaly detector ([detector] section)")
+    dbt: DbtConfig = Field(DbtConfig(), description="The generated dbt package (`nova dbt export`; [dbt] section)")
     # Secrets: environment only (NOVA_SNOWFLAKE_PASSWORD, NOVA_SLACK_TOKEN, NOVA_SLACK_WEBHOOK_URL,
     # NOVA_GDPR_HASH_KEY).
     snowflake_password: SecretStr | None = Field(None, description="Snowflake password (env only)")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from contracts.model import PLATFORM_NAME, Catalog, PlatformContract
 
@@ -21,6 +21,8 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~15x faste
 class Rules(BaseModel):
     max_lateness_hours: int = 72
     clock_ahead_tolerance_minutes: int = 5
+    # A client or send time further than this from the line's received_at is not a time.
+    plausible_time_days: int = Field(366, ge=1, le=3650)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ COMMAND_MODULES = (
     "monitors.trust_cli",
     "alerts.cli",
     "service.cli",
+    "analytics.cli",
     "nova.demo",
 )
 

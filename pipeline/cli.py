@@ -13,7 +13,7 @@ from rich.table import Table
 from config import get_settings
 from contracts.registry import Registry, RegistryError, load_registry
 from nova.errors import Exit, NovaError
-from pipeline.curate import curate, plan
+from pipeline.curate import curate_isolating, plan
 from pipeline.landing import Landing
 from pipeline.load import load as run_load
 from pipeline.reconcile import adds_up, reconcile
@@ -22,6 +22,7 @@ from warehouse.lock import writer_lock
 from warehouse.session import Warehouse, open_reader, open_warehouse
 
 out = Console()
+err = Console(stderr=True)
 
 
 def registry() -> Registry:
@@ -47,13 +48,18 @@ def _claim_snowflake(wh: Warehouse) -> None:
 
 
 def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
-    """stage → gate → promote → curate: one incremental pass (what `nova run` does)."""
+    """stage → gate → promote → curate: one incremental pass (what `nova run` does), holding the
+    writer lock (warehouse/lock.py).
+
+    A failure on some data never stops the pass: staging isolates the failing load, curate the
+    failing event date; each failure is recorded in check_results and listed under "failures"."""
     with writer_lock(wh, "run"):
         staged = stage(wh, reg)
         decided = gate(wh)
         promoted = promote(wh)
-        curated = curate(wh, reg)
-    return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated}
+        curated, curate_failures = curate_isolating(wh, reg)
+    return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated,
+            "failures": [*staged.failures, *curate_failures]}
 
 
 def _alerts(wh: Warehouse, reg: Registry) -> None:
@@ -94,7 +100,13 @@ def register(app: typer.Typer) -> None:
         explain: Annotated[bool, typer.Option("--explain", help="Print what the run would recompute, run nothing.")]
         = False,
     ) -> None:
-        """Stage new raw lines through the contracts, gate each batch, promote and curate (incremental)."""
+        """Stage new raw lines through the contracts, gate each batch, promote and curate (incremental).
+
+        A failure on some data never stops the run: a load whose staging fails waits for the next
+        run while the others go on, impossible staged rows are quarantined as stage_error, an event
+        date that fails to curate keeps its changes for the next run. Each failure is printed with
+        its batch and lines and recorded in check_results; the run then exits 4.
+        """
         reg = registry()
         if explain:
             with open_warehouse() as wh:
@@ -110,7 +122,14 @@ def register(app: typer.Typer) -> None:
             out.print(f"gate: {load_id} {state}")
         out.print(f"promoted {len(p.batches)} batch(es): {p.kept:,} kept, {p.duplicates:,} duplicates, "
                   f"{p.taken_over:,} earlier copies took over")
-        out.print(f"curated: {res['curated']}")
+        for curated in res["curated"]:
+            out.print(f"curated: {curated}")
+        if res["failures"]:
+            for f in res["failures"]:
+                err.print(f"[red]error:[/] {f.message()}", soft_wrap=True, highlight=False)
+            err.print(f"{len(res['failures'])} failure(s) recorded in check_results (source 'pipeline'); "
+                      "everything else went on. See `nova batches list` and `nova quarantine show stage_error`.")
+            raise typer.Exit(int(Exit.DATA))
 
     @app.command("reconcile")
     def reconcile_cmd(

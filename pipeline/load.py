@@ -152,7 +152,9 @@ def _load(wh: Warehouse, landing: Landing, progress: Callable[[int, int], None] 
 def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, FileLines]]) -> None:
     now = clock.now()
     e = wh.engine
-    received = e.received_at_of_line("raw_line", "decode_error", "file_mtime", "received_tail")
+    # Parsed once in the inner SELECT, then trusted only near the file's arrival.
+    parsed = e.parsed_received_at_of_line("raw_line", "decode_error", "received_tail")
+    received = e.trusted_received_at("parsed_received", "file_mtime")
     if sum(len(fl.lines) for _, fl in chunk):
         # Columns are built per file in C++ (repeat, arange): no Python object per line.
         tbl = pa.table({
@@ -176,7 +178,7 @@ def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, Fi
                 "received_at, file_mtime, loaded_at) "
                 f"SELECT ?, file_path, line_number, platform, raw_line, decode_error, "
                 f"{received}, file_mtime, ? "
-                "FROM _nova_load_chunk", [load_id, now])
+                f"FROM (SELECT *, {parsed} AS parsed_received FROM _nova_load_chunk) c", [load_id, now])
         finally:
             con.unregister("_nova_load_chunk")
     ledger = pa.table({

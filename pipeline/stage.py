@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contracts.registry import Registry
+from pipeline.failures import SAMPLE_LINES, StepFailure, batch_id
+from pipeline.failures import record as record_failures
+from pipeline.stage_audit import ensure_declared, quarantine_broken
 from pipeline.stage_sql import INPUT, LOOKUP, classify_sql, unknown_platform_sql
 from warehouse import clock
 from warehouse.crashpoint import crash_point
@@ -30,6 +33,18 @@ class StageResult:
     valid: int = 0
     ignored: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)
+    # Failures of this run (recorded in check_results): impossible rows quarantined as
+    # stage_error, or batches whose staging failed and that wait for the next run.
+    failures: list[StepFailure] = field(default_factory=list)
+
+    def add(self, other: StageResult) -> None:
+        self.batches += other.batches
+        self.lines += other.lines
+        self.valid += other.valid
+        self.ignored += other.ignored
+        for reason, n in other.quarantined.items():
+            self.quarantined[reason] = self.quarantined.get(reason, 0) + n
+        self.failures += other.failures
 
 
 @dataclass
@@ -92,25 +107,70 @@ def stage(wh: Warehouse, reg: Registry) -> StageResult:
 
     The classification is computed first, outside the transaction (Snowflake commits at DDL);
     only the writes and the batch marks are one transaction, so a crash leaves nothing half done.
+    A batch whose staging fails never blocks the others: the loads are then staged one by one,
+    and a load that fails alone is recorded (check_results) and tried again by the next run.
     """
     pending = [r[0] for r in wh.query(
         "SELECT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id")]
+    declared = ensure_declared(wh, reg.rules)
+    record_failures(wh, declared)
     if not pending:
-        return StageResult()
-    ids = wh.engine.in_list(pending)
+        return StageResult(failures=declared)
     with wh.transaction():
         sync_feature_lookup(wh, reg)
-    with wh.bulk():
-        _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
-    with wh.transaction(), wh.bulk():
-        res = _write_outcomes(wh)
-        crash_point("stage:before_commit")
-        now = clock.now()
-        wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [now, now])
-    wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
-    res.batches = pending
+    try:
+        res = _stage_loads(wh, reg, pending)
+    except Exception as exc:  # isolate the failing load, whatever the error
+        if len(pending) == 1:
+            res = StageResult(failures=_load_failed(wh, pending[0], exc))
+        else:
+            res = StageResult()
+            for load_id in pending:
+                try:
+                    res.add(_stage_loads(wh, reg, [load_id]))
+                except Exception as one:
+                    res.failures += _load_failed(wh, load_id, one)
+    record_failures(wh, [f for f in res.failures if f.check_name == "stage_failed"])
+    res.failures = declared + res.failures
+    return res
+
+
+def _stage_loads(wh: Warehouse, reg: Registry, loads: list[str]) -> StageResult:
+    ids = wh.engine.in_list(loads)
+    try:
+        with wh.bulk():
+            _classify_into_temp(wh, reg, f"SELECT * FROM raw_events WHERE load_id IN {ids}")
+        broken = quarantine_broken(wh, reg.rules, CLASSIFIED)
+        with wh.transaction(), wh.bulk():
+            res = _write_outcomes(wh)
+            crash_point("stage:before_commit")
+            now = clock.now()
+            wh.execute(f"UPDATE batches SET staged_at = ?, updated_at = ? WHERE load_id IN {ids}", [now, now])
+    finally:
+        wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
+    record_failures(wh, broken)
+    res.batches, res.failures = loads, broken
     crash_point("stage:after_commit")
     return res
+
+
+def _load_failed(wh: Warehouse, load_id: str, exc: Exception) -> list[StepFailure]:
+    """The load stays pending (the next run tries it again); each of its platform parts is
+    recorded as failed, with a sample of its lines, and the batch carries the error as its note."""
+    error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+    failures = []
+    for platform, n in wh.query("SELECT platform, COUNT(*) FROM raw_events WHERE load_id = ? GROUP BY 1 ORDER BY 1",
+                                [load_id]):
+        sample = [f"{p}:{ln}" for p, ln in wh.query(
+            "SELECT file_path, line_number FROM raw_events WHERE load_id = ? AND platform IS NOT DISTINCT FROM ? "
+            f"ORDER BY file_path, line_number LIMIT {SAMPLE_LINES}", [load_id, platform])]
+        failures.append(StepFailure(step="stage", check_name="stage_failed", batch_id=batch_id(load_id, platform),
+                                    platform=platform, error=f"staging failed, the batch waits for the next run: "
+                                    f"{error}", lines=sample, line_count=int(n)))
+    with wh.transaction():
+        wh.execute("UPDATE batches SET note = ?, updated_at = ? WHERE load_id = ?",
+                   [f"stage failed: {error}", clock.now(), load_id])
+    return failures
 
 
 # A blocking check returns a failure message for a batch, or None. The monitor registers its
@@ -127,7 +187,10 @@ def gate(wh: Warehouse) -> dict[str, str]:
     for load_id in batches:
         results = []
         for name, check in BLOCKING_CHECKS:
-            failure = check(wh, load_id)
+            try:
+                failure = check(wh, load_id)
+            except Exception as exc:  # a check that cannot run holds its batch, never the others
+                failure = f"the check could not run: {type(exc).__name__}: {exc}"[:500]
             results.append({"check": name, "outcome": "failed" if failure else "passed", "detail": failure})
         state = "held" if any(r["outcome"] == "failed" for r in results) else "promoted"
         with wh.transaction():
@@ -214,9 +277,12 @@ def replay_quarantine(wh: Warehouse, reg: Registry, reason: str) -> StageResult:
                "FROM quarantined_events WHERE reason = ?", [reason])
     _classify_into_temp(
         wh, reg, f"SELECT r.* FROM raw_events r WHERE {keys} IN (SELECT {keys} FROM _nova_replay)")
+    broken = quarantine_broken(wh, reg.rules, CLASSIFIED)
     with wh.transaction():
         wh.execute(f"DELETE FROM quarantined_events WHERE {keys} IN (SELECT {keys} FROM _nova_replay)")
         res = _write_outcomes(wh)
     wh.execute(f"DROP TABLE IF EXISTS {CLASSIFIED}")
     wh.execute("DROP TABLE IF EXISTS _nova_replay")
+    record_failures(wh, broken)
+    res.failures = broken
     return res

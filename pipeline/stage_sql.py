@@ -12,9 +12,8 @@ import re
 
 from contracts.model import REQUIRED_KEYS, PlatformContract, ResolveStep, TimeFormat
 from contracts.registry import Rules
-from warehouse.engine import Engine
+from warehouse.engine import MAX_EPOCH_MICROS, Engine
 
-MAX_EPOCH_MICROS = 7_258_118_400_000_000  # 2200-01-01: larger epochs are not timestamps
 INPUT = "stage_input"
 PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LOOKUP = "ref_feature_lookup"
@@ -78,7 +77,7 @@ def _parse_time(e: Engine, text: str, fmt: TimeFormat) -> str:
     if fmt is TimeFormat.iso8601:
         return e.try_iso_timestamp(text)
     factor = 1000 if fmt is TimeFormat.epoch_ms else 1_000_000
-    micros = f"({e.try_double(text)} * {factor})"
+    micros = f"({e.try_epoch_number(text)} * {factor})"
     return f"CASE WHEN {micros} BETWEEN 0 AND {MAX_EPOCH_MICROS} THEN {e.epoch_micros_to_ts(f'round({micros})')} END"
 
 
@@ -100,7 +99,11 @@ def classify_sql(c: PlatformContract, rules: Rules, e: Engine) -> str:
     steps = c.feature_resolution.steps
     us = e.ts_to_epoch_micros
     # Layer 1: one parse per line.
-    l1 = (f"SELECT load_id, file_path, line_number, platform, raw_line, received_at, "
+    # The file's arrival anchors every time of its lines; a modification time no clock can have
+    # written (before 1970, after 2200) gives way to the load's own time.
+    arrival = f"CASE WHEN {e.ts_representable('file_mtime')} THEN file_mtime ELSE COALESCE(loaded_at, file_mtime) END"
+    l1 = (f"SELECT load_id, file_path, line_number, platform, raw_line, "
+          f"{e.trusted_received_at('received_at', arrival)} AS received_at, "
           f"{e.doc_of_line('raw_line', 'decode_error', paths)} AS doc "
           f"FROM {INPUT} WHERE platform = {e.lit(c.platform)}")
     # Layer 2: canonical text fields.
@@ -141,8 +144,16 @@ def classify_sql(c: PlatformContract, rules: Rules, e: Engine) -> str:
     feature_id = f"COALESCE({', '.join(candidates)})" if len(candidates) > 1 else candidates[0]
     client_ts = time_expr(c, e, "client_ts", "l2.client_text", "l2.app_version")
     sent_at = time_expr(c, e, "sent_at", "l2.sent_text", "l2.app_version")
-    l3 = (f"SELECT l2.*, {feature_id} AS feature_id, {client_ts} AS client_ts, {sent_at} AS sent_at "
-          f"FROM ({l2}) l2 {' '.join(joins)}")
+    l3p = (f"SELECT l2.*, {feature_id} AS feature_id, {client_ts} AS client_parsed, {sent_at} AS sent_parsed "
+           f"FROM ({l2}) l2 {' '.join(joins)}")
+    # Plausible: within a year of when the collector received the line. An implausible client
+    # time is invalid_timestamp; an implausible send time is treated as absent (SEMANTICS).
+    window = rules.plausible_time_days * 86_400_000_000
+    l3 = (f"SELECT l3p.*, "
+          f"CASE WHEN {e.ts_within('l3p.client_parsed', 'l3p.received_at', window, window)} "
+          f"THEN l3p.client_parsed END AS client_ts, "
+          f"CASE WHEN {e.ts_within('l3p.sent_parsed', 'l3p.received_at', window, window)} "
+          f"THEN l3p.sent_parsed END AS sent_at FROM ({l3p}) l3p")
     # Layer 4: skew correction (received − (sent − client)), unless the clock is trusted.
     if c.trusted_clock or "sent_at" not in c.mapping:
         corrected = "l3.client_ts"

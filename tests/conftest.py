@@ -41,7 +41,21 @@ def write_landing(root: Path, platform: str, name: str, lines: list[Any], *, day
         text = "".join((json.dumps(x) if not isinstance(x, str) else x) + "\n" for x in lines)
         raw = text.encode()
     path.write_bytes(gzip.compress(raw, mtime=0) if gz else raw)
-    ts = (mtime or dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)).timestamp()
+    if mtime is None:
+        # 18:00 on 2026-11-25, or a few seconds after the last line's received_at when later: the
+        # collector closes a file after its lines, and a received_at more than an hour after the
+        # file's arrival is not trusted (docs/pipeline.md, "Times").
+        mtime = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)
+        for x in lines:
+            received = x.get("received_at") if isinstance(x, dict) else None
+            try:
+                at = dt.datetime.fromisoformat(str(received).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+            if dt.datetime(1970, 1, 2, tzinfo=dt.UTC) < at < dt.datetime(2200, 1, 1, tzinfo=dt.UTC):
+                mtime = max(mtime, at + dt.timedelta(seconds=5))
+    ts = mtime.timestamp()
     os.utime(path, (ts, ts))
     return path
 

@@ -14,6 +14,12 @@ from typing import Any, ClassVar
 from sqlglot import exp
 
 _SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_EPOCH_MICROS = 7_258_118_400_000_000  # 2200-01-01: no staged time reaches it
+# A line's `received_at` is the collector's only near the file's arrival (its modification time):
+# up to a year (366 days) before it (a delivery held back by an outage, an archive replayed) and
+# at most an hour after it (collector and storage clocks differ by seconds, never hours).
+RECEIVED_BEHIND_MICROS = 366 * 86_400_000_000
+RECEIVED_AHEAD_MICROS = 3_600_000_000
 
 
 def lit(value: str) -> str:
@@ -126,12 +132,56 @@ class Engine:
         raise NotImplementedError
 
     # --- time -----------------------------------------------------------------------------
+    # The one language of times both engines accept (docs/pipeline.md, "Times"): a calendar date
+    # and a time of day to the minute at least, `T` or one space between them, an optional
+    # fraction (up to 9 digits), then `Z`, an offset within -14:00..+14:00 (`+05:30`, `+0530`,
+    # `+05`, one space allowed before it), or nothing (UTC). Anything else (`infinity`, `epoch`,
+    # `1 BC`, a zone name, a date alone, five-digit years) is not a time on either engine, whatever
+    # their own casts would make of it. Calendar-invalid days (Feb 30) fail the cast itself.
+    ISO_TIME_PATTERN: ClassVar[str] = (
+        r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
+        r"(:[0-5][0-9](\.[0-9]{1,9})?)?(Z| ?[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?$")
+    # An epoch number as JSON writes one: no NaN, Infinity, hex, underscores or spaces.
+    NUMBER_PATTERN: ClassVar[str] = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+
+    def regexp_full(self, text_expr: str, pattern: str) -> str:
+        """True when the whole text matches `pattern` (anchored), NULL on NULL."""
+        return f"regexp_full_match({text_expr}, {self.lit(pattern)})"
+
     def try_iso_timestamp(self, text_expr: str) -> str:
-        """ISO-8601 text to a UTC TIMESTAMP (no offset = UTC); NULL when unparseable."""
+        """ISO-8601 text (ISO_TIME_PATTERN) to a UTC TIMESTAMP (no offset = UTC); NULL otherwise."""
+        gated = f"CASE WHEN {self.regexp_full(text_expr, self.ISO_TIME_PATTERN)} THEN {text_expr} END"
+        return self._cast_iso(gated)
+
+    def _cast_iso(self, text_expr: str) -> str:
+        """Text already known to match ISO_TIME_PATTERN → UTC TIMESTAMP (NULL if not a calendar day)."""
         raise NotImplementedError
+
+    def try_epoch_number(self, text_expr: str) -> str:
+        """A number written as JSON writes it, as DOUBLE; NULL for anything else (NaN, Infinity...)."""
+        return f"CASE WHEN {self.regexp_full(text_expr, self.NUMBER_PATTERN)} THEN {self.try_double(text_expr)} END"
 
     def try_double(self, text_expr: str) -> str:
         raise NotImplementedError
+
+    def ts_representable(self, ts: str) -> str:
+        """`ts` lies in [1970-01-01, 2200-01-01)."""
+        t = self.ts_to_epoch_micros(ts)
+        return f"({t} >= 0 AND {t} < {MAX_EPOCH_MICROS})"
+
+    def trusted_received_at(self, received: str, arrival: str) -> str:
+        """The line's received_at when the collector can have written it (near the file's arrival),
+        else the arrival itself (what a line of the old collector gets)."""
+        near = self.ts_within(received, arrival, RECEIVED_BEHIND_MICROS, RECEIVED_AHEAD_MICROS)
+        return f"CASE WHEN {near} THEN {received} ELSE {arrival} END"
+
+    def ts_within(self, ts: str, anchor: str, behind_micros: int, ahead_micros: int) -> str:
+        """`ts` lies in [anchor - behind, anchor + ahead] and in the representable window
+        [1970-01-01, 2200-01-01) (epoch micros, so no timestamp arithmetic can overflow)."""
+        t, a = self.ts_to_epoch_micros(ts), self.ts_to_epoch_micros(anchor)
+        # `ts` is written once: it is often a whole parse expression.
+        return (f"({t} BETWEEN GREATEST({a} - {behind_micros}, 0) "
+                f"AND LEAST({a} + {ahead_micros}, {MAX_EPOCH_MICROS - 1}))")
 
     def epoch_micros_to_ts(self, micros_expr: str) -> str:
         raise NotImplementedError
@@ -196,10 +246,13 @@ class Engine:
     # --- versions -------------------------------------------------------------------------
     def version_below(self, text_expr: str, version: str) -> str:
         """True when an app version like '4.9.1' is below `version`; NULL when unreadable."""
-        parts = [int(p) for p in version.split(".")] + [0, 0]
-        key = parts[0] * 1_000_000 + parts[1] * 1_000 + parts[2]
+        want = [int(p) for p in version.split(".")] + [0, 0]
         major, minor, patch = (self._version_part(text_expr, i) for i in (1, 2, 3))
-        return (f"(({major}) * 1000000 + COALESCE({minor}, 0) * 1000 + COALESCE({patch}, 0) < {key})")
+        minor, patch = f"COALESCE({minor}, 0)", f"COALESCE({patch}, 0)"
+        # Compared part by part, never encoded as one number: a version such as
+        # '29385635013002076.1' must not overflow the arithmetic (a poison pill, issue 18).
+        return (f"({major} < {want[0]} OR ({major} = {want[0]} AND ({minor} < {want[1]} "
+                f"OR ({minor} = {want[1]} AND {patch} < {want[2]}))))")
 
     def _version_part(self, text_expr: str, n: int) -> str:
         raise NotImplementedError
@@ -224,10 +277,15 @@ class Engine:
         return f"CREATE OR REPLACE VIEW {name}"
 
     def received_at_of_line(self, raw: str, decode_error: str, fallback: str, tail_text: str | None = None) -> str:
-        """The collector's `received_at` of a raw line as UTC, else `fallback` (the file's mtime:
-        the old collector adds none). One expression for both loads (DuckDB insert, Snowflake claim)."""
+        """The collector's `received_at` of a raw line as UTC when it can be the collector's, else
+        `fallback` (the file's mtime: the old collector adds none). One expression for both loads
+        (DuckDB insert, Snowflake claim)."""
+        return self.trusted_received_at(self.parsed_received_at_of_line(raw, decode_error, tail_text), fallback)
+
+    def parsed_received_at_of_line(self, raw: str, decode_error: str, tail_text: str | None = None) -> str:
+        """The line's own `received_at` as UTC, NULL when it has none that parses (not yet trusted)."""
         received = self.try_iso_timestamp(self.received_text_of_line(raw, tail_text))
-        return f"COALESCE(CASE WHEN NOT {decode_error} THEN {received} END, {fallback})"
+        return f"CASE WHEN NOT {decode_error} THEN {received} END"
 
 
 class DuckDBEngine(Engine):
@@ -301,8 +359,10 @@ class DuckDBEngine(Engine):
                 f"WHEN {absent} AND NOT contains({v}, ':null') THEN {v} "
                 f"ELSE {self.strip_keys(v, keys)} END")
 
-    def try_iso_timestamp(self, text_expr: str) -> str:
-        return f"CAST(timezone('UTC', TRY_CAST({text_expr} AS TIMESTAMPTZ)) AS TIMESTAMP)"
+    def _cast_iso(self, text_expr: str) -> str:
+        # DuckDB refuses a space before the offset; the pattern allows one only there.
+        text = f"replace(replace({text_expr}, ' +', '+'), ' -', '-')"
+        return f"CAST(timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) AS TIMESTAMP)"
 
     def try_double(self, text_expr: str) -> str:
         return f"TRY_CAST({text_expr} AS DOUBLE)"
@@ -425,10 +485,17 @@ class SnowflakeEngine(Engine):
         # a VARIANT) and the path is read once.
         return self.strip_keys(f"AS_OBJECT({self.json_value(doc, path)})", keys)
 
-    def try_iso_timestamp(self, text_expr: str) -> str:
-        # Snowflake reads a digits-only string as epoch seconds; an ISO time always has a '-'.
-        return (f"IFF(CONTAINS({text_expr}, '-'), "
-                f"CONVERT_TIMEZONE('UTC', TRY_TO_TIMESTAMP_TZ({text_expr}))::TIMESTAMP_NTZ(6), NULL)")
+    def regexp_full(self, text_expr: str, pattern: str) -> str:
+        # REGEXP_LIKE matches the whole subject (implicitly anchored), like regexp_full_match.
+        return f"REGEXP_LIKE({text_expr}, {self.lit(pattern)})"
+
+    def _cast_iso(self, text_expr: str) -> str:
+        # The pattern has already refused what AUTO would otherwise read (epochs, month names, US
+        # dates); the offset is brought to `+HH:MM`, the one form every ISO reading of AUTO takes.
+        group1, group2 = "\\1", "\\2"
+        t = f"REGEXP_REPLACE({text_expr}, ' ?([+-][0-9]{{2}}):?([0-9]{{2}})$', {self.lit(group1 + ':' + group2)})"
+        t = f"REGEXP_REPLACE({t}, ' ?([+-][0-9]{{2}})$', {self.lit(group1 + ':00')})"
+        return f"CONVERT_TIMEZONE('UTC', TRY_TO_TIMESTAMP_TZ({t}))::TIMESTAMP_NTZ(6)"
 
     def try_double(self, text_expr: str) -> str:
         return f"TRY_TO_DOUBLE({text_expr})"

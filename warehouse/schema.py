@@ -23,6 +23,9 @@ class Table:
     # Large text columns: zstd in DuckDB is both faster to write and ~10x smaller than the
     # default string compression (measured on 1.5 KB event lines); Snowflake compresses by itself.
     compressed: tuple[str, ...] = ()
+    # Columns declared NOT NULL by both engines (Snowflake enforces NOT NULL, unlike its other
+    # constraints); tables created before a declaration get it from their step (pipeline.stage_audit).
+    not_null: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -57,6 +60,12 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("staged_at", "ts"),
 )
 LINE_KEY = ("load_id", "file_path", "line_number")
+# What the curated models key on, and the line each row came from: a staged row without one of
+# them is impossible (issue 18), so the warehouse refuses it instead of curate tripping on it later.
+EVENT_NOT_NULL: tuple[str, ...] = (
+    "event_id", "feature_id", "user_id", "workspace_id", "platform", "client_ts", "received_at", "event_ts",
+    "event_date", *LINE_KEY,
+)
 
 TABLES: tuple[Table, ...] = (
     Table("raw_events", (
@@ -75,12 +84,15 @@ TABLES: tuple[Table, ...] = (
         ("file_count", "int"), ("line_count", "int"), ("staged_at", "ts"), ("checks", "text"),
         ("note", "text"), ("batch_id", "text"), ("platform", "text"),
     ), "quarantine", doc="Each load is a batch: loading / pending / promoted / held / released / dropped."),
-    Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True, compressed=("properties",),
+    Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True, not_null=EVENT_NOT_NULL,
+          compressed=("properties",),
           doc="Valid events of batches not yet promoted (the gate runs on them)."),
-    Table("stg_events", EVENT_COLUMNS, "staged", personal_data=True, cluster_by=("event_date",),
+    Table("stg_events", EVENT_COLUMNS, "staged", personal_data=True, not_null=EVENT_NOT_NULL,
+          cluster_by=("event_date",),
           compressed=("properties",),
           doc="Kept copy of each event_id (earliest received_at) of promoted or released batches."),
-    Table("stg_duplicates", EVENT_COLUMNS, "staged", personal_data=True, compressed=("properties",),
+    Table("stg_duplicates", EVENT_COLUMNS, "staged", personal_data=True, not_null=EVENT_NOT_NULL,
+          compressed=("properties",),
           doc="Other copies of an event_id; linked to the kept event by event_id."),
     Table("quarantined_events", (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
@@ -165,8 +177,12 @@ TABLES: tuple[Table, ...] = (
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
 
+def column_sql(table: Table, name: str, kind: str, engine: Engine) -> str:
+    return f"{name} {engine.t(kind)}" + (" NOT NULL" if name in table.not_null else "")
+
+
 def create_table_sql(table: Table, engine: Engine, *, temporary: bool = False) -> str:
-    cols = ",\n  ".join(f"{name} {engine.t(kind)}" for name, kind in table.columns)
+    cols = ",\n  ".join(column_sql(table, name, kind, engine) for name, kind in table.columns)
     if isinstance(engine, SnowflakeEngine):
         # Transient tables have no Fail-safe, and 1 day of Time Travel keeps erased rows for
         # at most a day: together they let a GDPR erasure finish well within 30 days.
@@ -179,6 +195,7 @@ def create_table_sql(table: Table, engine: Engine, *, temporary: bool = False) -
         tail = ("\n" + "\n".join(opts)) if opts else ""
         return f"CREATE {kind}TABLE IF NOT EXISTS {table.name} (\n  {cols}\n){tail}"
     kind = "TEMPORARY " if temporary else ""
-    cols = ",\n  ".join(f"{name} {engine.t(k)}" + (" USING COMPRESSION zstd" if name in table.compressed else "")
+    zstd = " USING COMPRESSION zstd"
+    cols = ",\n  ".join(column_sql(table, name, k, engine) + (zstd if name in table.compressed else "")
                         for name, k in table.columns)
     return f"CREATE {kind}TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"

@@ -6,6 +6,6 @@ everything; `plan` says what the next run would do; `backfill` rebuilds a date r
 
 from pipeline.curate.backfill import backfill
 from pipeline.curate.definition import BackfillResult, CurateResult, Plan
-from pipeline.curate.run import curate, plan, rebuild_all
+from pipeline.curate.run import curate, curate_isolating, plan, rebuild_all
 
-__all__ = ["BackfillResult", "CurateResult", "Plan", "backfill", "curate", "plan", "rebuild_all"]
+__all__ = ["BackfillResult", "CurateResult", "Plan", "backfill", "curate", "curate_isolating", "plan", "rebuild_all"]

@@ -254,7 +254,14 @@ class Scope(BaseModel):
 
     @classmethod
     def of_dates(cls, dates: Iterable[dt.date], **counts: int) -> Scope:
-        ds = sorted(set(dates))
+        ds = list(set(dates))
+        # A NULL or unrepresentable date (DuckDB returns a BC date as text) is no partition: say
+        # which, instead of failing inside sorted() (issue 18); staging can no longer produce one.
+        impossible = [d for d in ds if not isinstance(d, dt.date) or isinstance(d, dt.datetime)]
+        if impossible:
+            raise ValueError(f"impossible partition date(s) {sorted(map(repr, impossible))[:5]}: "
+                             "every staged event_date must be a calendar date")
+        ds.sort()
         return cls(dates=tuple(ds), weeks=tuple(sorted({week_start(d) for d in ds})),
                    months=tuple(sorted({month_start(d) for d in ds})), **counts)
 

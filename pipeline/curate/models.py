@@ -111,10 +111,12 @@ def clear_work(wh: Warehouse) -> None:
         wh.execute(f"DELETE FROM {table.name}")
 
 
-def snapshot_pending(wh: Warehouse) -> int:
-    """Copy the pending changes this run consumes (only these are deleted at commit) and their units."""
+def snapshot_pending(wh: Warehouse, where: str | None = None) -> int:
+    """Copy the pending changes this run consumes (only these are deleted at commit) and their units;
+    `where` limits them (a SQL condition on pending_changes: one date when a failure is isolated)."""
     wh.execute("INSERT INTO curate_work_pending (event_date, workspace_id, user_id, change, created_at) "
-               "SELECT event_date, workspace_id, user_id, change, created_at FROM pending_changes")
+               "SELECT event_date, workspace_id, user_id, change, created_at FROM pending_changes"
+               + (f" WHERE {where}" if where else ""))
     wh.execute("INSERT INTO curate_work_units (event_date, workspace_id, user_id) "
                "SELECT DISTINCT event_date, workspace_id, user_id FROM curate_work_pending")
     return int(wh.scalar("SELECT COUNT(*) FROM curate_work_pending") or 0)

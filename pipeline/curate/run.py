@@ -25,6 +25,8 @@ from pipeline.curate.models import (
     run_models,
     snapshot_pending,
 )
+from pipeline.failures import SAMPLE_LINES, StepFailure
+from pipeline.failures import record as record_failures
 from warehouse import clock
 from warehouse.crashpoint import crash_point
 from warehouse.session import Warehouse
@@ -45,12 +47,53 @@ def rebuild_all(wh: Warehouse, registry: Registry, *, now: dt.datetime | None = 
     return _step(wh, registry, rebuild=True, now=now)
 
 
-def _step(wh: Warehouse, registry: Registry, *, rebuild: bool, now: dt.datetime | None) -> CurateResult:
+def curate_isolating(wh: Warehouse, registry: Registry, *,
+                     now: dt.datetime | None = None) -> tuple[list[CurateResult], list[StepFailure]]:
+    """`curate`, and when it fails, the pending changes one event date at a time, each in its own
+    transaction: a date that fails keeps its changes for the next run and is recorded
+    (check_results, source pipeline), the other dates are curated. Nothing freezes silently."""
+    try:
+        return [curate(wh, registry, now=now)], []
+    except Exception as whole:  # any error: find the dates it belongs to
+        first_error = whole
+    results, failures = [], []
+    # As text: a date no client library represents (a BC year) must still be selectable.
+    keys = [r[0] for r in wh.query("SELECT DISTINCT CAST(event_date AS VARCHAR) FROM pending_changes ORDER BY 1")]
+    for key in keys:
+        where = "event_date IS NULL" if key is None else f"CAST(event_date AS VARCHAR) = {wh.engine.lit(key)}"
+        try:
+            results.append(_step(wh, registry, rebuild=False, now=now, where=where))
+        except Exception as exc:
+            failures.append(_curate_failed(wh, key, where, exc))
+    if not keys:  # not a data problem (e.g. the catalog): still say so, never freeze silently
+        failures.append(StepFailure(step="curate", check_name="curate_failed", scope="curate",
+                                    error=_error_text(first_error)))
+    record_failures(wh, failures)
+    return results, failures
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+
+
+def _curate_failed(wh: Warehouse, key: str | None, where: str, exc: Exception) -> StepFailure:
+    changes = int(wh.scalar(f"SELECT COUNT(*) FROM pending_changes WHERE {where}") or 0)
+    # The newest staged lines of that date: where whoever looks at it starts.
+    sample = [f"{p}:{n}" for p, n in wh.query(
+        f"SELECT file_path, line_number FROM stg_events WHERE {where} "
+        f"ORDER BY staged_at DESC, file_path, line_number LIMIT {SAMPLE_LINES}")]
+    return StepFailure(step="curate", check_name="curate_failed", scope=f"event_date {key or 'NULL'}",
+                       error=f"curating event_date {key or 'NULL'} failed ({changes} pending change(s) kept for "
+                             f"the next run): {_error_text(exc)}", lines=sample, line_count=len(sample))
+
+
+def _step(wh: Warehouse, registry: Registry, *, rebuild: bool, now: dt.datetime | None,
+          where: str | None = None) -> CurateResult:
     started, now = time.perf_counter(), now or clock.now()
     ensure_curate_schema(wh)
     with wh.transaction():
         clear_work(wh)
-        consumed = snapshot_pending(wh)
+        consumed = snapshot_pending(wh, where)
         opened, closed = sync_dim(wh, registry.catalog, now)
         changed = sync_closure(wh, registry.catalog, force=rebuild)
         if rebuild:

@@ -262,12 +262,15 @@ def test_copy_expressions_on_fakesnow_match_landing_semantics(snow: Any) -> None
 # on literal inputs (fakesnow resolves TRY_TO_TIMESTAMP_TZ only on literals).
 def _lit_cases() -> list[tuple[str, Any]]:
     iso = ["2026-11-25T17:00:00.123Z", "2026-11-25T18:00:00.123+01:00", "2026-11-25T17:00:00.123456Z",
-           "2026-11-25 18:00:00", "garbage", "2026-13-45T00:00:00Z"]
+           "2026-11-25 18:00:00", "garbage", "2026-13-45T00:00:00Z",
+           # issue 18 / 17.8: one language of times on both engines
+           "2026-11-25 18:00:00 +0530", "2026-11-25T18:00:00+05", "infinity", "epoch", "2026-02-30T00:00:00Z",
+           "0001-01-01T00:00:00Z", "2026-11-25T18:00:00 America/New_York", "2026-11-25"]
     cases: list[tuple[str, Any]] = [(f"iso {v!r}", lambda e, v=v: e.try_iso_timestamp(sf_lit(v))) for v in iso]
     for v, factor in [("1764090000123", 1000), ("1764090000.5", 1_000_000), ("-5", 1000), ("abc", 1000)]:
         cases.append((f"epoch {v}*{factor}", lambda e, v=v, f=factor:
                       e.epoch_micros_to_ts(f"round({e.try_double(sf_lit(v))} * {f})")))
-    for v in ["4.9.1", "5.0", "5.1.2-beta", "10.0", "4", "x.y", ""]:
+    for v in ["4.9.1", "5.0", "5.1.2-beta", "10.0", "4", "x.y", "", "29385635013002076.1", "4.99999999999999999999"]:
         cases.append((f"version {v!r} < 5.0", lambda e, v=v: e.version_below(sf_lit(v), "5.0")))
     ts = "CAST('2026-11-25 17:00:02.350' AS TIMESTAMP)"
     cases += [
