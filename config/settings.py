@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(2, description="DuckDB worker threads")
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
+    # Connect arguments (the connector refuses them in the URL): private links, proxies, test servers.
+    snowflake_host: str | None = Field(None, description="Snowflake host name, e.g. a PrivateLink host "
+                                                         "(default: <account>.snowflakecomputing.com)")
+    snowflake_port: int | None = Field(None, description="Snowflake port (default 443)")
+    snowflake_protocol: str | None = Field(None, description="https (default) or http (local test server only)")
+    lock_timeout_seconds: int = Field(
+        30, description="How long a writing step waits for the writer lock (and, on Snowflake, for a row lock) "
+                        "before it gives up with a message naming the holder")
+    writer_lock_lease_minutes: int = Field(
+        360, description="A writer lock older than this is taken over (its holder crashed); longer than any step")
     slack_default_channel: str = Field("#nova-data-oncall", description="Fallback Slack channel")
     monitor: MonitorConfig = Field(default_factory=MonitorConfig,
                                    description="Gate thresholds and table checks ([monitor] section)")

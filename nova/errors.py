@@ -13,6 +13,7 @@ class Exit(IntEnum):
     USAGE = 2  # bad arguments or options
     CONFIG = 3  # settings, contracts or warehouse unusable
     DATA = 4  # input data unusable (unreadable landing path, a file whose content cannot be used)
+    BUSY = 5  # another writing step holds the warehouse's writer lock: nothing was written, retry later
     INTERNAL = 70  # an unexpected error (a bug): short message, full trace in a file (EX_SOFTWARE)
     INTERRUPTED = 130
 
@@ -25,6 +26,8 @@ EXIT_MEANINGS: dict[Exit, str] = {
                 "be read",
     Exit.CONFIG: "configuration: settings, contract registry or warehouse unusable",
     Exit.DATA: "data: the landing path or an input's content cannot be used",
+    Exit.BUSY: "busy: another writing step holds the warehouse's writer lock (`nova lock show`); nothing was "
+               "written, retry later",
     Exit.INTERNAL: "internal error (a bug): one line on the terminal, the full trace in a file",
     Exit.INTERRUPTED: "interrupted (the next run resumes from the last committed step)",
 }

@@ -18,6 +18,7 @@ from pipeline.landing import Landing
 from pipeline.load import load as run_load
 from pipeline.reconcile import adds_up, reconcile
 from pipeline.stage import gate, promote, replay_quarantine, stage
+from warehouse.lock import writer_lock
 from warehouse.session import Warehouse, open_reader, open_warehouse
 
 out = Console()
@@ -39,7 +40,7 @@ def _claim_snowflake(wh: Warehouse) -> None:
     from pipeline.snowflake_load import SnowflakeLanding, claim_sql
 
     load_id = new_load_id()
-    with wh.transaction():
+    with writer_lock(wh, "load"), wh.transaction():
         for sql in claim_sql(load_id, SnowflakeLanding.from_settings(wh.settings), wh.engine):
             wh.execute(sql)
     lines = wh.scalar("SELECT COUNT(*) FROM raw_events WHERE load_id = ?", [load_id])
@@ -47,7 +48,8 @@ def _claim_snowflake(wh: Warehouse) -> None:
 
 
 def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
-    """stage → gate → promote → curate → curated-table checks: one incremental pass (`nova run`).
+    """stage → gate → promote → curate → curated-table checks: one incremental pass (`nova run`),
+    holding the writer lock (warehouse/lock.py).
 
     A failure on some data never stops the pass: staging isolates the failing load, curate the
     failing event date; each failure is recorded in check_results and listed under "failures"."""
@@ -56,11 +58,12 @@ def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
     import monitors.gate  # noqa: F401  (registers the gate's checks in pipeline.stage.BLOCKING_CHECKS)
     from monitors.invariants import check_touched
 
-    staged = stage(wh, reg)
-    decided = gate(wh)
-    promoted = promote(wh)
-    curated, curate_failures = curate_isolating(wh, reg)
-    invariants = [r for c in curated for r in check_touched(wh, c.scope)]
+    with writer_lock(wh, "run"):
+        staged = stage(wh, reg)
+        decided = gate(wh)
+        promoted = promote(wh)
+        curated, curate_failures = curate_isolating(wh, reg)
+        invariants = [r for c in curated for r in check_touched(wh, c.scope)]
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated,
             "invariants": invariants, "failures": [*staged.failures, *curate_failures]}
 
@@ -199,7 +202,7 @@ def register(app: typer.Typer) -> None:
         """Re-apply the current contracts to the lines of a reason; those that now pass are staged
         and curated (deduplicated: a replay never creates a second copy)."""
         reg = registry()
-        with open_warehouse() as wh:
+        with open_warehouse() as wh, writer_lock(wh, "quarantine replay"):
             res = replay_quarantine(wh, reg, reason)
             after = run_pipeline(wh, reg)
         out.print(f"replayed {res.lines:,} lines of {reason}: {res.valid:,} now valid, {res.ignored:,} ignored, "

@@ -30,6 +30,7 @@ from pipeline.gdpr_landing import erase_from_landing
 from pipeline.landing import Landing
 from warehouse import clock
 from warehouse.crashpoint import crash_point
+from warehouse.lock import writer_lock
 from warehouse.schema import EVENT_COLUMNS, Table, create_table_sql
 from warehouse.session import Warehouse
 
@@ -308,7 +309,8 @@ def process_request(wh: Warehouse, landing: Landing | None, reg: Registry, req: 
         # The old identity of each rewritten file leaves the ledger with the lines (its new one
         # was added before the file was written, so no `nova load` ever sees a new file).
         for f in deleted.get("landing", []):
-            wh.execute("DELETE FROM load_ledger WHERE file_path = ? AND size_bytes = ? AND checksum = ? AND EXISTS "
+            wh.execute("DELETE FROM load_ledger WHERE file_path = ? AND size_bytes = ? "
+                       "AND (checksum = ? OR checksum IS NULL) AND EXISTS "
                        "(SELECT 1 FROM load_ledger n WHERE n.file_path = ? AND n.size_bytes = ? AND n.checksum = ?)",
                        [f["path"], f["size_before"], f["checksum_before"], f["path"], f["size"], f["checksum"]])
         _save_deleted(wh, req.request_id, deleted)
@@ -336,7 +338,8 @@ def process_pending(wh: Warehouse, landing: Landing | None, reg: Registry,
                     now: dt.datetime | None = None) -> list[ProcessResult]:
     """Process every pending request, oldest first (what `nova gdpr process` and the daemon do).
     A completed request is never processed again, so re-running is a no-op."""
-    return [process_request(wh, landing, reg, req, now) for req in list_requests(wh, pending_only=True)]
+    with writer_lock(wh, "gdpr process"):
+        return [process_request(wh, landing, reg, req, now) for req in list_requests(wh, pending_only=True)]
 
 
 def summary(deleted: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ gives the same bytes (a re-run computes the same checksum).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -51,10 +50,11 @@ def _candidates(wh: Warehouse, landing: Landing, texts: dict[str, set[str]]) -> 
     already; only the others are read: files named by the erased lines, files not loaded yet,
     and files some of whose raw lines are gone (raw retention or an earlier erasure: a local
     folder has no lifecycle rule)."""
+    # A size COPY_HISTORY did not report (NULL in the ledger) is not "whole": that file is read.
     whole = {(p, int(s)) for p, s in wh.query(
         "SELECT l.file_path, l.size_bytes FROM load_ledger l JOIN (SELECT load_id, file_path, COUNT(*) AS n "
         "FROM raw_events GROUP BY load_id, file_path) r ON r.load_id = l.load_id AND r.file_path = l.file_path "
-        "WHERE r.n = l.line_count")}
+        "WHERE r.n = l.line_count AND l.size_bytes IS NOT NULL")}
     return [f for f in landing.files() if f.rel_path in texts or (f.rel_path, f.size) not in whole]
 
 
@@ -71,8 +71,8 @@ def erase_from_landing(wh: Warehouse, landing: Landing, request_id: str, pattern
             continue
         new, removed = out
         plan.append((f, new, {"path": f.rel_path, "lines_removed": removed,
-                              "size_before": len(data), "checksum_before": hashlib.sha256(data).hexdigest(),
-                              "size": len(new), "checksum": hashlib.sha256(new).hexdigest()}))
+                              "size_before": len(data), "checksum_before": wh.engine.file_checksum(data),
+                              "size": len(new), "checksum": wh.engine.file_checksum(new)}))
     if not plan:
         return 0
     done = deleted.setdefault("landing", [])
@@ -82,7 +82,8 @@ def erase_from_landing(wh: Warehouse, landing: Landing, request_id: str, pattern
                 "INSERT INTO load_ledger (file_path, size_bytes, checksum, load_id, platform, line_count, file_mtime, "
                 "loaded_at, status, note) SELECT file_path, ?, ?, load_id, platform, line_count, file_mtime, "
                 "loaded_at, status, COALESCE(note || '; ', '') || ? FROM load_ledger o "
-                "WHERE o.file_path = ? AND o.size_bytes = ? AND o.checksum = ? AND NOT EXISTS "
+                # NULL: a file claimed on Snowflake before its stage listed an MD5 (size decides).
+                "WHERE o.file_path = ? AND o.size_bytes = ? AND (o.checksum = ? OR o.checksum IS NULL) AND NOT EXISTS "
                 "(SELECT 1 FROM load_ledger n WHERE n.file_path = o.file_path AND n.size_bytes = ? AND n.checksum = ?)",
                 [entry["size"], entry["checksum"], f"rewritten by GDPR erasure {request_id}: "
                  f"{entry['lines_removed']} line(s) removed", entry["path"], entry["size_before"],

@@ -22,6 +22,7 @@ import pyarrow as pa
 from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
 from warehouse import clock
 from warehouse.crashpoint import crash_point
+from warehouse.lock import writer_lock
 from warehouse.schema import NO_PLATFORM, batch_platform
 from warehouse.session import Warehouse
 
@@ -78,6 +79,12 @@ def load(wh: Warehouse, landing: Landing, *, progress: Callable[[int, int], None
     """Load every new file; returns what was loaded (load_id None when nothing was new). With
     `max_bytes`, stop after the files that reach it, oldest arrival first (the daemon keeps each load
     job short behind a backlog, so readers wait less; the next pass takes the rest)."""
+    with writer_lock(wh, "load"):
+        return _load(wh, landing, progress, max_bytes)
+
+
+def _load(wh: Warehouse, landing: Landing, progress: Callable[[int, int], None] | None,
+          max_bytes: int | None) -> LoadResult:
     t0 = time.perf_counter()
     recover_interrupted(wh)
     known = {(p, s, c) for p, s, c in wh.query("SELECT file_path, size_bytes, checksum FROM load_ledger")}

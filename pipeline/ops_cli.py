@@ -48,6 +48,35 @@ def _landing(root: str | None) -> Landing | None:
 
 
 def register(app: typer.Typer) -> None:
+    lock = typer.Typer(help="The warehouse's writer lock: one writing step (load, run, gdpr process, retention, "
+                            "backfill) at a time.", no_args_is_help=True)
+    app.add_typer(lock, name="lock")
+
+    @lock.command("show")
+    def lock_show() -> None:
+        """Who holds the writer lock, for which step, since when (or `free`)."""
+        from warehouse.lock import state
+
+        with open_warehouse() as wh:
+            out.print(f"writer lock: {state(wh).describe()}")
+
+    @lock.command("release")
+    def lock_release(
+        force: Annotated[bool, typer.Option("--force", help="Required: you checked the holder's process is gone.")]
+        = False,
+    ) -> None:
+        """Free the writer lock left by a crashed process (it also lapses after writer_lock_lease_minutes).
+        Releasing the lock of a step that is still running lets another writer interleave with it."""
+        from warehouse.lock import release, state
+
+        if not force:
+            raise NovaError("refusing without --force: check first that the holder's process is gone",
+                            hint="nova lock show", code=Exit.USAGE)
+        with open_warehouse() as wh:
+            before = state(wh)
+            release(wh)
+        out.print(f"released (was {before.describe()})")
+
     gdpr = typer.Typer(help="GDPR erasure: record a request, process pending requests, audit deadlines.",
                        no_args_is_help=True)
     app.add_typer(gdpr, name="gdpr")

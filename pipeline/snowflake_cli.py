@@ -8,6 +8,7 @@ answers the few queries they ask (the batch ids), so what is printed is what the
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from warehouse.schema import TABLES, create_table_sql
 PLATFORMS = ("android", "backend", "ios", "web")  # the example batches of a rendered load
 
 EXAMPLE_LOAD_ID = "L20261125T170000000-0a1b2c"  # what `nova load` would generate (load.new_load_id)
+EXAMPLE_DAY = dt.date(2026, 11, 25)  # the example batch's event dates
 
 
 class What(enum.StrEnum):
@@ -94,6 +96,8 @@ class StatementRecorder:
             return [(i, f"{i}/{p}") for i in loads for p in PLATFORMS]
         if select.endswith("batch_id"):
             return [(f"{i}/{p}",) for i in loads for p in PLATFORMS]
+        if select.startswith("SELECT MIN(event_date), MAX(event_date)"):  # the batch's event dates
+            return [(EXAMPLE_DAY, EXAMPLE_DAY)]
         if select.startswith("SELECT SUM("):
             return [(0,) * select.count("SUM(")]
         return []
@@ -154,7 +158,7 @@ def load_statements(land: SnowflakeLanding, load_id: str = EXAMPLE_LOAD_ID) -> l
         *(Statement(f"claim {i}/{len(claim)}", s) for i, s in enumerate(claim, 1)),
         Statement("nova load: claim", "COMMIT"),
         Statement("copy history (ledger source)", copy_history_sql(land)),
-        Statement("rejected rows of a bulk copy", validate_sql()),
+        Statement("rejected rows (bulk copy and pipe)", validate_sql(land)),
         Statement("rejected rows of the pipe", validate_pipe_sql(land)),
         Statement("pipe status (raw freshness)", pipe_status_sql(land)),
         Statement("re-queue missed notifications", refresh_pipe_sql(land)),

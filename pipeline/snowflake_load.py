@@ -141,6 +141,8 @@ def stage_sql(land: SnowflakeLanding) -> str:
     return (f"CREATE STAGE IF NOT EXISTS {object_name(land.stage)}\n"
             f"  URL = {sf_lit(land.url)}\n"
             f"  STORAGE_INTEGRATION = {object_name(land.integration)}\n"
+            # The directory table lists each file's MD5: the claim records it as the ledger checksum.
+            "  DIRECTORY = (ENABLE = TRUE, AUTO_REFRESH = TRUE)\n"
             f"  FILE_FORMAT = (FORMAT_NAME = {sf_lit(land.file_format)})\n"
             f"  COMMENT = {sf_lit('NovaSuite landing bucket (read only)')}")
 
@@ -207,10 +209,18 @@ def refresh_pipe_sql(land: SnowflakeLanding, modified_after: str | None = None) 
     return f"ALTER PIPE {object_name(land.pipe)} REFRESH{tail}"
 
 
-def validate_sql(job_id: str = "_last") -> str:
-    """Rows a bulk COPY (ON_ERROR = CONTINUE) rejected. Snowflake documents that VALIDATE does not
-    evaluate a transforming COPY's SELECT: it re-parses the files, which is what can fail here."""
-    return f"SELECT * FROM TABLE(VALIDATE({RAW.name}, JOB_ID => {sf_lit(job_id)}))"
+def validate_sql(land: SnowflakeLanding, hours: int = 24) -> str:
+    """Files whose rows a COPY (bulk or Snowpipe, ON_ERROR = CONTINUE) rejected, with the first error
+    and where it was. Not VALIDATE(): it does not support a COPY that transforms with a SELECT
+    (ours does); COPY_HISTORY's error columns cover both loads."""
+    path = land.relative_path("FILE_NAME")
+    return (f"SELECT {path} AS file_path, STATUS AS status, ROW_COUNT AS row_count, ROW_PARSED AS row_parsed, "
+            "ERROR_COUNT AS error_count, FIRST_ERROR_MESSAGE AS first_error, "
+            "FIRST_ERROR_LINE_NUMBER AS first_error_line, "
+            "FIRST_ERROR_COLUMN_NAME AS first_error_column, LAST_LOAD_TIME AS last_load_time "
+            f"FROM TABLE(INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME => {sf_lit(RAW.name.upper())}, "
+            f"START_TIME => DATEADD(HOUR, -{int(hours)}, CURRENT_TIMESTAMP()))) "
+            "WHERE ERROR_COUNT > 0 ORDER BY LAST_LOAD_TIME DESC")
 
 
 def validate_pipe_sql(land: SnowflakeLanding, hours: int = 24) -> str:
@@ -234,6 +244,11 @@ def copy_history_sql(land: SnowflakeLanding, hours: int = HISTORY_HOURS) -> str:
             f"START_TIME => DATEADD(HOUR, -{int(hours)}, CURRENT_TIMESTAMP()))) "
             "WHERE STATUS <> 'Load in progress' "
             "QUALIFY ROW_NUMBER() OVER (PARTITION BY file_path ORDER BY last_load_time DESC) = 1")
+
+
+def directory_sql(land: SnowflakeLanding) -> str:
+    """Each staged file's MD5 (the directory table of the stage, refreshed by S3 notifications)."""
+    return f"SELECT RELATIVE_PATH AS file_path, MD5 AS md5 FROM DIRECTORY(@{object_name(land.stage)})"
 
 
 def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None,
@@ -260,11 +275,12 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
     stamp = f"UPDATE {RAW.name} SET load_id = {lid}, received_at = {received} WHERE load_id IS NULL"
     per_file = (
         f"INSERT INTO {LEDGER.name} ({ledger_cols}) "
-        f"SELECT r.file_path, h.file_size, NULL, {lid}, r.platform, r.line_count, r.file_mtime, r.loaded_at, "
-        "COALESCE(LOWER(h.status), 'loaded'), h.first_error "
+        f"SELECT r.file_path, h.file_size, 'md5:' || d.md5, {lid}, r.platform, r.line_count, r.file_mtime, "
+        "r.loaded_at, COALESCE(LOWER(h.status), 'loaded'), h.first_error "
         "FROM (SELECT file_path, platform, COUNT(*) AS line_count, MIN(file_mtime) AS file_mtime, "
         f"MIN(loaded_at) AS loaded_at FROM {RAW.name} WHERE load_id = {lid} GROUP BY file_path, platform) r "
-        f"LEFT JOIN ({history}) h ON h.file_path = r.file_path")
+        f"LEFT JOIN ({history}) h ON h.file_path = r.file_path "
+        f"LEFT JOIN ({directory_sql(land)}) d ON d.file_path = r.file_path")
     no_rows = (
         f"INSERT INTO {LEDGER.name} ({ledger_cols}) "
         f"SELECT h.file_path, h.file_size, NULL, {lid}, {platform_of_path('h.file_path')}, 0, NULL, "

@@ -6,9 +6,10 @@ class declares only its differences. Literals and identifiers are quoted through
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlglot import exp
 
@@ -56,6 +57,18 @@ class Engine:
 
     def t(self, logical: str) -> str:
         return self.types[logical]
+
+    def connect_args(self, settings: Any) -> dict[str, Any]:
+        """Arguments of the DBAPI connect call (SQLAlchemy's `connect_args`)."""
+        return {}
+
+    def sqlalchemy_options(self) -> dict[str, Any]:
+        """Options of `sqlalchemy.create_engine`."""
+        return {}
+
+    def column_key(self, name: str) -> str:
+        """A result column's name as the code looks it up (the project's names are lower case)."""
+        return name
 
     def lit(self, value: str) -> str:
         """A string literal as this dialect reads it (Snowflake unescapes backslashes)."""
@@ -109,6 +122,10 @@ class Engine:
 
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
         raise NotImplementedError
+
+    # A JSON string (escapes included) and a member name; POSIX ERE (no (?:...)): Snowflake reads them too.
+    STRING_PATTERN: ClassVar[str] = r'"([^"\\]|\\.)*"'
+    KEY_PATTERN: ClassVar[str] = r'"(([^"\\]|\\.)*)"[ \t\r\n]*:'
 
     def doc_object_without(self, doc: str, paths: Sequence[str], path: str, keys: Sequence[str]) -> str:
         """The object at `path` minus `keys`; NULL when it is not an object."""
@@ -215,8 +232,13 @@ class Engine:
     def key_text(parts: Sequence[str]) -> str:
         """One text for several non-NULL text columns, injective: every part but the last is
         prefixed by its length, so no value (whatever characters it holds) can shift a boundary."""
-        pieces = [p for part in parts[:-1] for p in (f"CAST(LENGTH({part}) AS VARCHAR)", part)]
-        return f"CONCAT_WS(CHR(31), {', '.join([*pieces, parts[-1]])})"
+        # NULL-safe on both engines: CONCAT_WS skips a NULL argument in DuckDB but returns NULL in
+        # Snowflake, so no argument may be NULL. A NULL part reads as length '-' (never a number);
+        # a NULL last part as CHR(31) || '-' (only a value holding control characters could match).
+        # For non-NULL parts the text is the same as before: stored keys stay valid.
+        pieces = [p for part in parts[:-1]
+                  for p in (f"COALESCE(CAST(LENGTH({part}) AS VARCHAR), '-')", f"COALESCE({part}, '')")]
+        return f"CONCAT_WS(CHR(31), {', '.join([*pieces, f'COALESCE({parts[-1]}, CHR(31) || {chr(39)}-{chr(39)})'])})"
 
     def row_key(self, parts: Sequence[str]) -> str:
         """A 128-bit key (MD5) of several text columns: a join or anti-join on it builds its hash
@@ -247,6 +269,15 @@ class Engine:
     def json_as_text(self, expr: str) -> str:
         """A JSON column as its JSON text (to search it like any text)."""
         return f"CAST({expr} AS VARCHAR)"
+
+    @staticmethod
+    def file_checksum(data: bytes) -> str:
+        """The ledger's identity of a landing file's bytes: what the engine's own load records."""
+        return hashlib.sha256(data).hexdigest()
+
+    def replace_view(self, name: str) -> str:
+        """The head of a view definition re-run by every curate step."""
+        return f"CREATE OR REPLACE VIEW {name}"
 
     def received_at_of_line(self, raw: str, decode_error: str, fallback: str, tail_text: str | None = None) -> str:
         """The collector's `received_at` of a raw line as UTC when it can be the collector's, else
@@ -293,8 +324,27 @@ class DuckDBEngine(Engine):
         # malformed one among them is still NULL; the others are checked with json_valid first.
         extract = f"try(json_extract_string({raw}, {plist}))"
         return (f"CASE WHEN {decode_error} OR NOT regexp_matches({raw}, '^[ \\t]*\\{{') THEN NULL "
+                f"WHEN {self.json_not_strict(raw)} THEN NULL "
                 f"WHEN ends_with({raw}, '}}') AND NOT contains({raw}, '}}{{') THEN {extract} "
                 f"WHEN json_valid({raw}) THEN {extract} END")
+
+    def json_not_strict(self, raw: str) -> str:
+        """True for a line DuckDB's reader accepts but RFC 8259 (and Snowflake's TRY_PARSE_JSON)
+        does not: a duplicate key in any object, or NaN / Infinity as a number. Both tests are
+        gated by a cheap one (a key name seen twice; the letters 'nan' / 'inf'); only then is the
+        line walked (json_tree) or searched outside its strings. docs/pipeline.md, JSON rules."""
+        keys = f"regexp_extract_all({raw}, {self.lit(self.KEY_PATTERN)}, 1)"
+        dup = (f"(len({keys}) > len(list_distinct({keys})) AND json_valid({raw}) AND "
+               # json_tree raises on malformed text, and a subquery is not short-circuited.
+               f"(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM "
+               f"json_tree(CASE WHEN json_valid({raw}) THEN {raw} ELSE '{{}}' END)) > 0)")
+        nan = (f"(regexp_matches({raw}, '(?i)nan|inf') AND json_valid({raw}) AND "
+               f"{self.bare_word_outside_strings(raw)})")
+        return f"({nan} OR {dup})"
+
+    def bare_word_outside_strings(self, raw: str) -> str:
+        stripped = f"regexp_replace({raw}, {self.lit(self.STRING_PATTERN)}, '', 'g')"
+        return f"regexp_matches(regexp_replace({stripped}, 'true|false|null|[0-9.][eE]', '', 'g'), '[A-Za-z]')"
 
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
         return f"{doc}[{list(paths).index(path) + 1}]"
@@ -355,6 +405,46 @@ class SnowflakeEngine(Engine):
         "key": "BINARY",  # MD5_BINARY: 16 bytes
     }
 
+    # Pinned per session, whatever the account or user defaults are (docs/snowflake.md, Session):
+    # naive times are UTC, text is parsed by the documented AUTO rules, TIMESTAMP means NTZ, and a
+    # statement waits for a row lock at most lock_timeout_seconds instead of 12 hours.
+    SESSION_PARAMETERS: ClassVar[dict[str, Any]] = {
+        "TIMEZONE": "UTC",
+        "TIMESTAMP_TYPE_MAPPING": "TIMESTAMP_NTZ",
+        "TIMESTAMP_INPUT_FORMAT": "AUTO",
+        "DATE_INPUT_FORMAT": "AUTO",
+        "TIMESTAMP_NTZ_OUTPUT_FORMAT": "YYYY-MM-DD HH24:MI:SS.FF6",
+        "WEEK_START": 1,
+        "QUOTED_IDENTIFIERS_IGNORE_CASE": False,
+    }
+
+    def connect_args(self, settings: Any) -> dict[str, Any]:
+        # The SQL of the project binds with `?`. autocommit: snowflake-sqlalchemy turns it off,
+        # which would run every statement outside wh.transaction() in an implicit transaction
+        # that only the pool's rollback ends; on DuckDB such a statement commits by itself.
+        args: dict[str, Any] = {
+            "paramstyle": "qmark", "autocommit": True,
+            "session_parameters": {**self.SESSION_PARAMETERS, "LOCK_TIMEOUT": int(settings.lock_timeout_seconds)},
+        }
+        if settings.snowflake_password is not None:
+            args["password"] = settings.snowflake_password.get_secret_value()
+        # The connector refuses host/port/protocol in the URL: PrivateLink, proxies, test servers.
+        for name in ("host", "port", "protocol"):
+            value = getattr(settings, f"snowflake_{name}", None)
+            if value is not None:
+                args[name] = value
+        return args
+
+    def sqlalchemy_options(self) -> dict[str, Any]:
+        # The dialect's own queries (at first connect) must bind like ours, or the connector refuses
+        # them. AUTOCOMMIT: otherwise SQLAlchemy sets its default level, READ COMMITTED, at connect,
+        # which turns the connection's autocommit off again (see connect_args).
+        return {"paramstyle": "qmark", "isolation_level": "AUTOCOMMIT"}
+
+    def column_key(self, name: str) -> str:
+        # Snowflake reports unquoted identifiers in upper case (REQUEST_ID).
+        return name.lower()
+
     def row_key(self, parts: Sequence[str]) -> str:
         return f"MD5_BINARY({self.key_text(parts)})"
 
@@ -363,8 +453,8 @@ class SnowflakeEngine(Engine):
         return lit(".".join(f'"{s}"' for s in path_segments(path)))
 
     def parse_json(self, text_expr: str) -> str:
-        return (f"CASE WHEN IS_OBJECT(TRY_PARSE_JSON({text_expr})) "
-                f"THEN TRY_PARSE_JSON({text_expr}) END")
+        # AS_OBJECT: NULL unless the line is one JSON object, with a single parse.
+        return f"AS_OBJECT(TRY_PARSE_JSON({text_expr}))"
 
     def json_text(self, doc: str, path: str) -> str:
         v = f"GET_PATH({doc}, {self._jpath(path)})"
@@ -381,14 +471,22 @@ class SnowflakeEngine(Engine):
         return f"OBJECT_DELETE({doc}, {', '.join(lit(k) for k in keys)})"
 
     def doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
-        return f"CASE WHEN NOT {decode_error} THEN {self.parse_json(raw)} END"
+        # TRY_PARSE_JSON is strict (duplicate keys are invalid); NaN / Infinity are refused here
+        # too, by the same test as DuckDB's, whatever the parser accepts (docs/pipeline.md).
+        nan = f"(REGEXP_INSTR({raw}, '[Nn][Aa][Nn]|[Ii][Nn][Ff]') > 0 AND {self.bare_word_outside_strings(raw)})"
+        return f"CASE WHEN NOT {decode_error} AND NOT {nan} THEN {self.parse_json(raw)} END"
+
+    def bare_word_outside_strings(self, raw: str) -> str:
+        stripped = f"REGEXP_REPLACE({raw}, {self.lit(self.STRING_PATTERN)}, '')"
+        return f"(REGEXP_INSTR(REGEXP_REPLACE({stripped}, 'true|false|null|[0-9.][eE]', ''), '[A-Za-z]') > 0)"
 
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
         return self.json_text(doc, path)
 
     def doc_object_without(self, doc: str, paths: Sequence[str], path: str, keys: Sequence[str]) -> str:
-        v = self.json_value(doc, path)
-        return f"IFF(IS_OBJECT({v}), {self.strip_keys(v, keys)}, NULL)"
+        # AS_OBJECT: NULL unless an object, so OBJECT_DELETE gets an OBJECT (no implicit cast of
+        # a VARIANT) and the path is read once.
+        return self.strip_keys(f"AS_OBJECT({self.json_value(doc, path)})", keys)
 
     def regexp_full(self, text_expr: str, pattern: str) -> str:
         # REGEXP_LIKE matches the whole subject (implicitly anchored), like regexp_full_match.
@@ -436,6 +534,16 @@ class SnowflakeEngine(Engine):
 
     def json_as_text(self, expr: str) -> str:
         return f"TO_JSON({expr})"
+
+    @staticmethod
+    def file_checksum(data: bytes) -> str:
+        # What Snowflake knows of a staged file: DIRECTORY(@stage).MD5, which the claim records;
+        # S3's ETag of a single-part PUT (how gdpr_landing writes) is the same MD5.
+        return "md5:" + hashlib.md5(data).hexdigest()
+
+    def replace_view(self, name: str) -> str:
+        # COPY GRANTS: a replaced view keeps the SELECT grants analysts' roles were given.
+        return f"CREATE OR REPLACE VIEW {name} COPY GRANTS"
 
 
 ENGINES: dict[str, type[Engine]] = {"duckdb": DuckDBEngine, "snowflake": SnowflakeEngine}

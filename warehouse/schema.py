@@ -192,6 +192,9 @@ TABLES: tuple[Table, ...] = (
         ("host", "text"),
     ), "ops", doc="One row per job run of the service (`nova daemon`): outcome ok / failed / timeout / killed / "
                   "abandoned; attempt counts consecutive failures; summary is JSON (docs/service.md)."),
+    Table("writer_lock", (
+        ("name", "text"), ("holder", "text"), ("step", "text"), ("since", "ts"), ("expires_at", "ts"),
+    ), "ops", doc="The lease each writing step holds (warehouse/lock.py): one writer at a time, on both engines."),
     Table("erasure_counts", (
         ("load_id", "text"), ("request_id", "text"), ("lines", "int"), ("erased_at", "ts"),
     ), "ops", doc="Lines removed from each load by GDPR erasure (reconcile reports them as `erased`)."),

@@ -48,12 +48,10 @@ class Warehouse:
                 "threads": self.settings.duckdb_threads,
             }}
         else:
-            # The SQL of the project binds with `?`; times are UTC like on DuckDB.
-            connect_args = {"paramstyle": "qmark", "session_parameters": {"TIMEZONE": "UTC"}}
-            if self.settings.snowflake_password is not None:
-                connect_args["password"] = self.settings.snowflake_password.get_secret_value()
+            connect_args = self.engine.connect_args(self.settings)
         try:
-            self.sa_engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.StaticPool)
+            self.sa_engine = sa.create_engine(url, connect_args=connect_args, poolclass=sa.pool.StaticPool,
+                                             **self.engine.sqlalchemy_options())
             self.dbapi = self.sa_engine.raw_connection()
         except Exception as exc:
             msg = str(exc).splitlines()[0]
@@ -97,7 +95,7 @@ class Warehouse:
 
     def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         cur = self.execute(sql, params)
-        names = [d[0] for d in cur.description]
+        names = [self.engine.column_key(d[0]) for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:

@@ -42,6 +42,7 @@ from pipeline.curate.models import (
 from pipeline.curate.run import rebuild_all, staged_since
 from warehouse import clock
 from warehouse.crashpoint import crash_point
+from warehouse.lock import writer_lock
 from warehouse.session import Warehouse
 
 ALL = "*"  # backfill_progress.model when every model is rebuilt
@@ -78,6 +79,12 @@ def backfill(wh: Warehouse, registry: Registry, start: dt.date, end: dt.date, *,
     When the catalog hierarchy changed, every roll-up of every day is wrong: everything is rebuilt."""
     if end < start:
         raise ValueError(f"--to {end} is before --from {start}")
+    with writer_lock(wh, f"backfill {start}..{end}"):
+        return _backfill(wh, registry, start, end, model=model, restart=restart, on_chunk=on_chunk)
+
+
+def _backfill(wh: Warehouse, registry: Registry, start: dt.date, end: dt.date, *, model: str | None,
+              restart: bool, on_chunk: OnChunk | None) -> BackfillResult:
     models = with_upstream([model]) if model else MODELS
     key, names = model or ALL, tuple(m.name for m in models)
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 {#- feature_adoption_by_workspace, grain (workspace_id, feature_id, period, period_start), all platforms
     (SEMANTICS): a view, so that a new active user of a workspace changes the adoption_rate of all
     its features without rewriting them; its two tables are maintained incrementally. -#}
-CREATE OR REPLACE VIEW feature_adoption_by_workspace AS
+{{ e.replace_view("feature_adoption_by_workspace") }} AS
 SELECT f.workspace_id, f.feature_id, f.period, f.period_start, a.active_users, f.feature_users,
        CAST(f.feature_users AS {{ e.t("float") }}) / a.active_users AS adoption_rate,
        f.event_count, f.first_used_at, f.last_used_at

@@ -28,8 +28,8 @@ def make_part(wh: Any, load_id: str, platform: str, *, valid: int = 0, reasons: 
     if rows:
         wh.dbapi.cursor().executemany(
             "INSERT INTO stg_pending (event_id, platform, client_ts, sent_at, received_at, event_date, load_id, "
-            "file_path, line_number, feature_id, user_id, workspace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "'editor', 'u1', 'w1')", rows)
+            "file_path, line_number, feature_id, user_id, workspace_id, event_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "'editor', 'u1', 'w1', ?)", [(*r, r[4]) for r in rows])
     q = [(load_id, f"platform={platform}/f.jsonl", 100000 + n, platform, '{"bad": true}', reason, f"x{reason}")
          for reason, k in (reasons or {}).items() for n in range(k)]
     q = [(*r[:2], 100000 + i, *r[3:]) for i, r in enumerate(q)]

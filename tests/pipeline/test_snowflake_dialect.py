@@ -89,7 +89,7 @@ def rendered() -> dict[str, list[str]]:
         "unclaimed": [unclaimed_sql()],
         "claim": claim_sql(EXAMPLE_LOAD_ID, LAND),
         "copy_history": [copy_history_sql(LAND)],
-        "validate": [validate_sql()],
+        "validate": [validate_sql(LAND)],
         "validate_pipe": [validate_pipe_sql(LAND)],
         "pipe_status": [pipe_status_sql(LAND)],
         "refresh_pipe": [refresh_pipe_sql(LAND)],
@@ -164,7 +164,7 @@ def test_settings_names_are_validated_not_pasted() -> None:
 FAKESNOW = f"fakesnow {version('fakesnow')}"
 # What fakesnow does not implement, as it says so; any other error fails the test.
 KNOWN_GAPS = (
-    re.compile(r"Scalar Function with name (is_object|is_varchar|object_delete|try_to_timestamp_tz|"
+    re.compile(r"Scalar Function with name (is_object|as_object|is_varchar|object_delete|try_to_timestamp_tz|"
                r"system\$pipe_status) does not exist"),
     re.compile(r'syntax error at or near "(PIPE|TABLE)"'),  # CREATE/ALTER PIPE, TABLE(table_function(...))
     re.compile(r"Unknown copy parameter: \w+"),
@@ -188,6 +188,9 @@ def snow_conn() -> Iterator[Any]:
     fakesnow = pytest.importorskip("fakesnow")
     import snowflake.connector
 
+    from tests.snowflake import gaps
+
+    gaps.install()  # fakesnow's gaps filled as in the server session (tests/snowflake/gaps.py)
     with fakesnow.patch():
         # qmark: the placeholders pipeline/ code writes (the connector's default is pyformat).
         conn = snowflake.connector.connect(database="NOVA", schema="USAGE", paramstyle="qmark")

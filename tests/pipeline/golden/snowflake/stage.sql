@@ -1,5 +1,6 @@
 CREATE STAGE IF NOT EXISTS NOVA_LANDING_STAGE
   URL = 's3://novasuite-events-landing/events/'
   STORAGE_INTEGRATION = NOVA_S3_LANDING
+  DIRECTORY = (ENABLE = TRUE, AUTO_REFRESH = TRUE)
   FILE_FORMAT = (FORMAT_NAME = 'NOVA_JSON_LINES')
   COMMENT = 'NovaSuite landing bucket (read only)';

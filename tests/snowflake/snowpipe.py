@@ -1,0 +1,48 @@
+"""A stand-in for Snowpipe: the rows its COPY would write into raw_events (load_id NULL) and the
+COPY_HISTORY row per file, so `nova load` claims them as in production.
+
+The COPY's own expressions are pinned by tests/pipeline/test_snowflake_dialect.py; here the lines
+are read like landing.py reads them (invalid UTF-8 replaced by U+FFFD, as REPLACE_INVALID_CHARACTERS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pipeline.landing import BOM, PLATFORM_RE
+
+
+def snowpipe(wh: Any, root: Path, *, only: list[Path] | None = None, prefix: str = "events/",
+             loaded_at: dt.datetime | None = None, size_in_history: bool = True) -> int:
+    """Copy every file under `root` (or `only`) into raw_events as the pipe would; returns rows."""
+    loaded_at = loaded_at or dt.datetime(2026, 11, 25, 18, 1)
+    rows: list[tuple[Any, ...]] = []
+    for path in sorted(only or [p for p in root.rglob("*") if p.is_file()]):
+        rel = path.relative_to(root).as_posix()
+        data = path.read_bytes()
+        body = gzip.decompress(data) if rel.endswith(".gz") else data
+        body = body.removeprefix(BOM)
+        text = body.decode("utf-8", errors="replace")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(tzinfo=None)
+        m = PLATFORM_RE.search(rel)
+        platform = m.group(1) if m else None
+        for n, line in enumerate(lines, 1):
+            line = line.removesuffix("\r")
+            rows.append((rel, n, platform, line, "\ufffd" in line, mtime, mtime, loaded_at))
+        wh.execute("INSERT INTO main._fs_directory (relative_path, size, md5) VALUES (?, ?, ?)",
+                   [rel, len(data), hashlib.md5(data).hexdigest()])
+        wh.execute("INSERT INTO main._fs_copy_history (table_name, file_name, file_size, row_count, row_parsed, "
+                   "error_count, status, last_load_time) VALUES ('RAW_EVENTS', ?, ?, ?, ?, 0, 'Loaded', ?)",
+                   [prefix + rel, len(data) if size_in_history else None, len(lines), len(lines), loaded_at])
+    if rows:
+        wh.dbapi.cursor().executemany(
+            "INSERT INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, received_at, "
+            "file_mtime, loaded_at) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
