@@ -66,7 +66,12 @@ def test_impossible_client_times_are_invalid_timestamp_on_every_platform(wh, reg
     load_and_run(wh, registry, landing)
     states = line_states(wh)
     assert len(states) == 3 * len(bad) + 6
-    assert set(states.values()) == {("quarantined", "invalid_timestamp")}, states
+    # docs/pipeline.md, JSON rules: NaN / Infinity written as bare numbers are not JSON (invalid_json on
+    # both engines); 1e400 is a JSON number but not a time, and the strings and -1 are not times either.
+    bare_non_numbers = {("i.jsonl", n) for n in (1, 2, 3)}
+    assert {k: v for k, v in states.items() if k in bare_non_numbers} == dict.fromkeys(
+        bare_non_numbers, ("quarantined", "invalid_json")), states
+    assert {v for k, v in states.items() if k not in bare_non_numbers} == {("quarantined", "invalid_timestamp")}, states
 
 
 def test_implausible_send_time_is_ignored_and_received_at_far_from_arrival_is_not_trusted(wh, registry, landing):
@@ -197,15 +202,16 @@ def test_a_blocking_check_that_cannot_run_holds_only_its_batch(wh, registry, lan
     write_landing(landing, "ios", "b.jsonl", [ios("I1")])
     second = load(wh, Landing(str(landing))).load_id
 
-    def explodes_on_first(w: Any, load_id: str) -> str | None:
-        if load_id == first:
+    # The gate calls each evaluator once per load with that load's batch ids (`<load_id>/<platform>`).
+    def explodes_on_first(w: Any, batch_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        if any(b.startswith(f"{first}/") for b in batch_ids):
             raise ZeroDivisionError("division by zero")
-        return None
-    monkeypatch.setattr(stage_mod, "BLOCKING_CHECKS", [("volume", explodes_on_first)])
+        return {b: [] for b in batch_ids}
+    monkeypatch.setattr(stage_mod, "BLOCKING_CHECKS", [explodes_on_first])
     from pipeline.cli import run_pipeline
 
     res = run_pipeline(wh, registry)
-    assert res["gate"] == {first: "held", second: "promoted"}
+    assert res["gate"] == {f"{first}/web": "held", f"{second}/ios": "promoted"}
     checks = json.loads(wh.scalar("SELECT checks FROM batches WHERE load_id = ?", [first]))
     assert "could not run" in checks[0]["detail"]
     assert {r[0] for r in wh.query("SELECT event_id FROM fct_feature_events")} == {"i1"}

@@ -3,7 +3,9 @@ a feature-usage line without it is quarantined as `missing_field`, after the key
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from pathlib import Path
 
 from pipeline.stage_sql import classify_sql
@@ -23,6 +25,10 @@ def test_a_required_field_is_enforced_after_the_keys(tmp_path: Path) -> None:
              ios("A6", name="app_opened", action=None)]
     sample = tmp_path / "s.jsonl"
     sample.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    # The file closes right after its lines were received, as the collector's do: a received_at is
+    # trusted only within 366 days before / 1 h after the file's mtime (docs/pipeline.md, Times).
+    closed = dt.datetime(2025, 11, 25, 17, 5, tzinfo=dt.UTC).timestamp()
+    os.utime(sample, (closed, closed))
     got = [(v.state, v.reason) for v in validate_sample(reg, sample, "ios")]
     assert got == [("staged", None), ("quarantined", "missing_field"), ("quarantined", "missing_field"),
                    ("quarantined", "missing_field"), ("quarantined", "missing_workspace_id"),
