@@ -334,10 +334,14 @@ class DuckDBEngine(Engine):
         gated by a cheap one (a key name seen twice; the letters 'nan' / 'inf'); only then is the
         line walked (json_tree) or searched outside its strings. docs/pipeline.md, JSON rules."""
         keys = f"regexp_extract_all({raw}, {self.lit(self.KEY_PATTERN)}, 1)"
-        dup = (f"(len({keys}) > len(list_distinct({keys})) AND json_valid({raw}) AND "
-               # json_tree raises on malformed text, and a subquery is not short-circuited.
+        repeated = f"len({keys}) > len(list_distinct({keys}))"
+        dup = (f"({repeated} AND json_valid({raw}) AND "
+               # json_tree raises on malformed text, and a subquery is not short-circuited: it
+               # runs for every line of the batch, so its input repeats the cheap gate and the
+               # others walk '{{}}' (a walk of every line holds each node's subtree text at once,
+               # which ran a hostile batch out of memory).
                f"(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM "
-               f"json_tree(CASE WHEN json_valid({raw}) THEN {raw} ELSE '{{}}' END)) > 0)")
+               f"json_tree(CASE WHEN {repeated} AND json_valid({raw}) THEN {raw} ELSE '{{}}' END)) > 0)")
         nan = (f"(regexp_matches({raw}, '(?i)nan|inf') AND json_valid({raw}) AND "
                f"{self.bare_word_outside_strings(raw)})")
         return f"({nan} OR {dup})"
