@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.measure import Measurement
+from rich.table import Column, Table
 
 from alerts.body import AlertBody, reroute
 from alerts.outbox import enqueue
@@ -46,6 +47,12 @@ def _outbox(wh: Warehouse, key: str) -> list[dict[str, Any]]:
                           "ORDER BY created_at, dedup_key", [key])
 
 
+def _print_whole(table: Table) -> None:
+    """A table as wide as the terminal, or wider when a narrow terminal would cut a key or a word the
+    on-call copies (`nova alerts resend <key>`): wrapping columns wrap, nothing is cut with an ellipsis."""
+    out.print(table, width=max(out.width, Measurement.get(out, out.options.update_width(10_000), table).minimum))
+
+
 def register(app: typer.Typer) -> None:
     alerts = typer.Typer(help="Incidents and their Slack alerts: list, show, send what is due, resend, snooze. "
                               "See docs/alerts.md (the on-call runbook).", no_args_is_help=True)
@@ -75,13 +82,14 @@ def register(app: typer.Typer) -> None:
         if not rows:
             out.print("no open incident" + ("" if show_all else " (--all shows resolved ones)"))
             return
-        t = Table("key", "severity", "state", "title", "since", "last seen", "message", "channel", "likely cause")
+        t = Table(Column("key", no_wrap=True), "severity", Column("state", no_wrap=True), "title", "since",
+                  "last seen", "message", "channel", "likely cause")
         for r in rows:
             state = r["state"] + (" (snoozed)" if r["snoozed_until"] and r["snoozed_until"] > clock.now() else "")
             t.add_row(r["incident_key"], r["severity"], state, r["title"], str(r["opened_at"])[:16],
                       str(r["last_seen_at"])[:16], r["message_state"] or "-", r["channel"] or "-",
                       (r["likely_cause"] or "-")[:80])
-        out.print(t)
+        _print_whole(t)
 
     @alerts.command("show")
     def show_cmd(key: Annotated[str, typer.Argument(help="Incident key, from `nova alerts list`.")]) -> None:
@@ -93,13 +101,14 @@ def register(app: typer.Typer) -> None:
             out.print(render_text(AlertBody.from_json(json.loads(inc["body"]))), markup=False, highlight=False)
         if inc["snoozed_until"]:
             out.print(f"snoozed until {inc['snoozed_until']:%Y-%m-%d %H:%M} UTC")
-        t = Table("message", "action", "state", "attempts", "next attempt", "sent", "slack", "last error",
-                  title="outbox")
+        # the message key is what `nova alerts resend` and the Slack search take: never cut, whatever the width
+        t = Table(Column("message", no_wrap=True), "action", "state", "attempts", "next attempt", "sent", "slack",
+                  "last error", title="outbox")
         for r in rows:
             t.add_row(r["dedup_key"], r["action"], r["state"], str(r["attempts"]), str(r["next_attempt_at"])[:19],
                       str(r["sent_at"] or "")[:19], f"{r['slack_channel_id'] or ''} {r['slack_ts'] or ''}".strip(),
                       r["last_error"] or "")
-        out.print(t)
+        _print_whole(t)
 
     @alerts.command("send")
     def send_cmd() -> None:

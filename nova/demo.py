@@ -52,8 +52,27 @@ def _print_trust(wh: Any, reg: Any, start: dt.date, days: int) -> None:
     for i in range(days):
         scores = compute_trust(wh, reg, start + dt.timedelta(days=i))
     _print_table(f"trust scores of {start + dt.timedelta(days=days - 1)} (nova trust for all, with reasons)", [
-        {"scope": s.label, "score": s.score, "grade": s.grade, "top reason": s.reasons[0] if s.reasons else ""}
+        {"scope": s.label, "score": f"{s.score:.0f}", "grade": s.grade, "top reason": s.reasons[0] if s.reasons else ""}
         for s in scores if s.scope_type in ("platform", "area")])
+
+
+def _say_if_news(text: str) -> None:
+    """Alert summaries of a wave, unless nothing happened."""
+    if not text.startswith("alerts: 0 opened, 0 updated, 0 resolved; sent 0,"):
+        out.print("  " + text, highlight=False, markup=False)
+
+
+def _print_monitor(wh: Any, reg: Any) -> None:
+    """One monitor round (table checks, Soda, the volume detector), then alerts, as `nova monitor` does."""
+    from alerts.service import notify_after_checks
+    from monitors.round import run_round
+
+    results = run_round(wh, reg)
+    bad = [r for r in results if r.outcome in ("failed", "warn")]
+    out.print(f"\n[bold]monitor[/]: {len(results)} checks, {sum(r.outcome == 'passed' for r in results)} passed, "
+              f"{len(bad)} failed or warned" + ("" if not bad else ": " + ", ".join(
+                  f"{r.check} {r.scope} {r.outcome}" for r in bad[:6])), highlight=False)
+    notify_after_checks(wh, reg, _say_if_news)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,20 +82,27 @@ def register(app: typer.Typer) -> None:
         events_per_day: Annotated[int, typer.Option(help="Client calls on a weekday.")] = 40_000,
         seed: Annotated[int, typer.Option(help="Generator seed (same seed, same numbers).")] = 42,
         start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2026-11-16",
+        incident: Annotated[bool, typer.Option(
+            "--incident/--no-incident", help="Inject a bad iOS release (unknown feature ids from app version "
+            "5.2.0) on the last day, 13:00-17:00 UTC, so the gate, the alerts and the trust scores have "
+            "something to show.")] = True,
     ) -> None:
-        """Generate a few days of realistic traffic with late deliveries, load, stage and curate it
-        in daily waves, then print reconcile and a few curated numbers.
+        """Generate a few days of realistic traffic with late deliveries, load, stage, gate and curate
+        it in daily waves, run the monitor, alert, and print reconcile, curated numbers and trust scores.
 
         Uses the configured warehouse and landing folder (config/local.toml: .nova/ and
-        data/landing/), which it starts afresh, so `nova query` and `nova reconcile` work after it.
+        data/landing/), which it starts afresh, so `nova query`, `nova batches`, `nova alerts list`,
+        `nova trust` and `nova reconcile` work after it. Alerts go to the console (and the outbox)
+        unless Slack is configured.
         """
+        from alerts.service import notify_after_checks
         from contracts.registry import load_registry
         from pipeline.cli import run_pipeline
         from pipeline.landing import Landing
         from pipeline.load import load
         from pipeline.reconcile import adds_up, reconcile
         from traffic import generate
-        from traffic.definition import GeneratorConfig
+        from traffic.definition import GeneratorConfig, Incident
         from warehouse.session import open_warehouse
 
         s = get_settings()
@@ -92,10 +118,13 @@ def register(app: typer.Typer) -> None:
             Path(db + suffix).unlink(missing_ok=True)
         reg = load_registry(s.contracts_path)
         t0 = time.perf_counter()
-        summary = generate(GeneratorConfig(out=staging, start=dt.date.fromisoformat(start), days=days,
-                                           events_per_day=events_per_day, seed=seed))
+        first = dt.date.fromisoformat(start)
+        incidents = [Incident.parse(f"bad_release-ios:{first + dt.timedelta(days=days - 1)}T13:4")] if incident else []
+        summary = generate(GeneratorConfig(out=staging, start=first, days=days, events_per_day=events_per_day,
+                                           seed=seed, incidents=incidents))
         out.print(f"[bold]generated[/] {days} days of traffic in {time.perf_counter() - t0:.1f}s "
                   f"({summary.lines:,} lines)")
+        held: list[str] = []
         with open_warehouse(s) as wh:
             for day, files in _waves(staging).items():
                 for p in files:
@@ -109,6 +138,11 @@ def register(app: typer.Typer) -> None:
                 out.print(f"wave {day}: {res.files_loaded} files, {res.lines:,} lines → {st.valid:,} valid, "
                           f"{pr.duplicates:,} duplicates, {pr.taken_over:,} late copies took over, "
                           f"{sum(st.quarantined.values()):,} quarantined ({time.perf_counter() - t:.1f}s)")
+                for batch_id, state in run["gate"].items():
+                    if state == "held":
+                        held.append(batch_id)
+                        out.print(f"  gate: [bold red]held[/] {batch_id} (the other platforms of this load went on)")
+                notify_after_checks(wh, reg, _say_if_news)
             rec = reconcile(wh)
             tot = rec["total"]
             out.print(f"\n[bold]reconcile[/]: received {tot['received']:,} = staged {tot['staged']:,} + duplicate "
@@ -125,7 +159,12 @@ def register(app: typer.Typer) -> None:
                     "SELECT period_start AS week, COUNT(*) AS workspaces, SUM(feature_users) AS users, "
                     "AVG(adoption_rate) AS avg_adoption FROM feature_adoption_by_workspace "
                     "WHERE feature_id = 'editor.comments.mention' AND period = 'week' GROUP BY 1 ORDER BY 1"))
-            _print_trust(wh, reg, dt.date.fromisoformat(start), days)
+            _print_monitor(wh, reg)
+            _print_trust(wh, reg, first, days)
         shutil.rmtree(staging, ignore_errors=True)
-        out.print("\nnext: [bold]nova trust --html report.html[/], [bold]nova reconcile[/], "
+        if held:
+            out.print(f"\n[bold]held for a person[/]: {', '.join(held)}: see [bold]nova batches show {held[0]}[/], "
+                      f"then [bold]nova batches release {held[0]}[/] or [bold]nova batches drop {held[0]} "
+                      "--reason ...[/]")
+        out.print("\nnext: [bold]nova trust --html report.html[/], [bold]nova alerts list[/], [bold]nova reconcile[/], "
                   "[bold]nova quarantine list[/], [bold]nova query \"SELECT * FROM feature_usage_weekly LIMIT 5\"[/]")

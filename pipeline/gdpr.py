@@ -118,7 +118,9 @@ def _row(r: dict[str, Any]) -> GdprRequest:
 
 
 def list_requests(wh: Warehouse, *, pending_only: bool = False) -> list[GdprRequest]:
-    ensure_gdpr_schema(wh)
+    """Read only (`nova gdpr status` runs it on a read-only connection): no table yet, no request."""
+    if not wh.table_exists("gdpr_requests"):
+        return []
     where = "WHERE status = 'pending' " if pending_only else ""
     return [_row(r) for r in wh.query_dicts(f"SELECT * FROM gdpr_requests {where}ORDER BY requested_at, request_id")]
 

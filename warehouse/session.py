@@ -99,8 +99,10 @@ class Warehouse:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        row = self.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: DuckDB keeps a result that was not fetched to its end open, and then
+        # refuses other work on the connection (an Arrow registration) until it is finished.
+        rows = self.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Warehouse]:

@@ -2,13 +2,16 @@
 message in the right channel, naming the likely cause where one was injected, updated while it
 lasts and resolved when it ends; a Slack outage in the middle loses and doubles nothing.
 
-The gate's and the detector's checks are being built elsewhere: a stand-in below writes their
-check_results rows (their shape) from the real staged and quarantined lines of each wave."""
+The real gate of `run_pipeline` holds the iOS batches of the bad release (blocking unknown features):
+a held batch waits for a person, so the on-call runs the `nova batches release <batch_id>` commands
+the message gives, and the incident resolves. A stand-in below also writes check_results rows (their
+shape) of a share check and of the volume detector from the real lines of each wave."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 
 from alerts.service import notify
 from config.settings import Settings
+from monitors.batches import release
 from pipeline.cli import run_pipeline
 from pipeline.landing import Landing
 from pipeline.load import load
@@ -99,6 +103,13 @@ def test_injected_incidents_one_message_each_updated_and_resolved_through_an_out
                     done.add(p)
             at = min(until, DAY2 + dt.timedelta(hours=23)) + dt.timedelta(minutes=5)
             with clock.set_now(at):
+                if i == 3:  # the on-call runs the commands the iOS message gives for its held batches
+                    commands = re.findall(r"nova batches release ([\w-]+/\w+)",
+                                          json.dumps(fake.posts("C0IOS")[0]["blocks"]))
+                    held = [b for (b,) in wh.query("SELECT batch_id FROM batches WHERE state = 'held'")]
+                    assert held and sorted(set(commands)) == sorted(held)
+                    for batch_id in held:
+                        release(wh, batch_id, "oncall")
                 res = load(wh, Landing(str(landing)))
                 run_pipeline(wh, registry)
                 stand_in_checks(wh, res.load_id, at)

@@ -87,7 +87,11 @@ def test_retention_apply_cli(landing: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("NOVA_NOW", "2026-12-02T00:00:00Z")
     old = web("o1", originalTimestamp="2025-01-01T10:00:00Z", sentAt="2025-01-01T10:00:01Z",
               received_at="2025-01-01T10:00:02Z")
-    write_landing(landing, "web", "a.jsonl", [old, web("w1")])
+    # A collector's received_at is trusted within a year of the file's arrival (docs/pipeline.md,
+    # "Times"): the 2025 line comes in a file of its own time, as it would have landed then.
+    write_landing(landing, "web", "a.jsonl", [web("w1")])
+    write_landing(landing, "web", "old.jsonl", [old], day="2025-01-01", hour="10",
+                  mtime=dt.datetime(2025, 1, 1, 11, 0, tzinfo=dt.UTC))
     invoke("load")
     invoke("run")
     preview = json.loads(invoke("retention", "apply", "--dry-run", "--json"))

@@ -69,6 +69,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "adds up" in res.stdout and "DOES NOT ADD UP" not in res.stdout
     assert "wave" in res.stdout and "top features" in res.stdout
     assert "trust scores of" in res.stdout and "iOS" in res.stdout  # the last day's platforms and areas
+    # The bad iOS release injected on the last day: its iOS part is held, the on-call is alerted
+    # (console: no Slack configured), and the iOS trust score says why.
+    held = [line for line in res.stdout.splitlines() if "gate: held" in line]
+    assert held and all(line.rstrip().split(" (")[0].endswith("/ios") for line in held), res.stdout[-3000:]
+    assert "held for a person" in res.stdout and "nova batches release" in res.stdout
+    assert "alerts: 1 opened" in res.stdout and "monitor:" in res.stdout
+    ios = next(line for line in res.stdout.splitlines() if line.startswith("│ iOS "))
+    assert "unknown feature" in ios and " A " not in ios
 
 
 def test_batches_list_shows_each_batch_and_its_state(tmp_path: Path) -> None:

@@ -73,8 +73,12 @@ def test_gdpr_requests_near_and_past_their_deadline(wq: Any, registry: Any) -> N
 
 @pytest.mark.parametrize(("late", "outcome"), [(10, "passed"), (11, "warn")])
 def test_late_event_share(wq: Any, registry: Any, late: int, outcome: str) -> None:
-    wq.dbapi.cursor().executemany("INSERT INTO stg_events (event_id, received_at, is_late) VALUES (?, ?, ?)",
-                                  [(f"e{i}", NOW - MIN, i < late) for i in range(100)])
+    received = NOW - MIN  # every NOT NULL column of a staged row, as the stage writes it
+    wq.dbapi.cursor().executemany(
+        "INSERT INTO stg_events (event_id, feature_id, user_id, workspace_id, platform, client_ts, received_at, "
+        "event_ts, event_date, load_id, file_path, line_number, is_late) VALUES (?, 'editor', 'u1', 'w1', 'web', "
+        "?, ?, ?, ?, 'L1', 'platform=web/a.jsonl', ?, ?)",
+        [(f"e{i}", received, received, received, received.date(), i + 1, i < late) for i in range(100)])
     r = one(rnd.late_share(wq, registry, NOW), "late_event_share")
     assert r.outcome == outcome and r.value == pytest.approx(late / 100)
 

@@ -40,7 +40,7 @@ def test_counts_per_scope_and_hour_idempotent_and_late_data(wh: Any, registry: A
     assert h[("feature=editor.comments.mention", "25 17")] == 3  # configured
     rows = len(h)
     record_series(wh, CFG)  # nothing new: same rows
-    assert history(wh) == h and wh.scalar("SELECT COUNT(*) FROM metric_history") == rows
+    assert history(wh) == h and wh.scalar("SELECT COUNT(*) FROM metric_history WHERE metric = 'events'") == rows
 
     # a late event of 16:00 arriving two hours later raises that hour in place
     write_landing(landing, "web", "late.jsonl", [web("m9", originalTimestamp="2026-11-25T16:20:00.000Z",
@@ -50,7 +50,7 @@ def test_counts_per_scope_and_hour_idempotent_and_late_data(wh: Any, registry: A
     record_series(wh, CFG)
     after = history(wh)
     assert after[("platform=web", "25 16")] == 2 and after[("platform=web", "25 17")] == 2
-    assert wh.scalar("SELECT COUNT(*) FROM (SELECT scope, bucket_start FROM metric_history "
+    assert wh.scalar("SELECT COUNT(*) FROM (SELECT scope, bucket_start FROM metric_history WHERE metric = 'events' "
                      "GROUP BY 1, 2 HAVING COUNT(*) > 1) d") == 0
 
 

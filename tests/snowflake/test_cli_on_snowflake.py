@@ -29,11 +29,15 @@ def test_the_production_commands_on_snowflake(sf: Any, sf_env: dict[str, str], t
     assert "claimed 7 lines" in nova("load", env=sf_env).stdout
     assert "nothing new" in nova("load", env=sf_env).stdout
     run = nova("run", env=sf_env).stdout
-    assert "promoted 1 batch(es): 5 kept, 1 duplicates" in run, run
+    # One batch per platform part of the load (`<load_id>/<platform>`): four platforms, four batches.
+    assert "gate: 4 of 4 batch(es) promoted" in run, run
+    assert "promoted 4 batch(es): 5 kept, 1 duplicates" in run, run
     rec = json.loads(nova("reconcile", "--json", env=sf_env).stdout)
     assert (rec["received"], rec["staged"], rec["duplicate"], rec["quarantined"]) == (7, 5, 1, {"invalid_json": 1})
     batches = json.loads(nova("batches", "list", "--json", env=sf_env).stdout)
-    assert [b["state"] for b in batches] == ["promoted"]
+    assert sorted((b["platform"], b["state"]) for b in batches) == [
+        ("android", "promoted"), ("backend", "promoted"), ("ios", "promoted"), ("web", "promoted")], batches
+    assert all(b["batch_id"].endswith("/" + b["platform"]) for b in batches), batches
     assert "a.jsonl:4" in nova("quarantine", "show", "invalid_json", env=sf_env).stdout
 
     assert "recorded request" in nova("gdpr", "request", "u_gone", env=sf_env).stdout
