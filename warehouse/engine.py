@@ -328,13 +328,18 @@ class DuckDBEngine(Engine):
                 f"WHEN ends_with({raw}, '}}') AND NOT contains({raw}, '}}{{') THEN {extract} "
                 f"WHEN json_valid({raw}) THEN {extract} END")
 
+    DUP_KEY_WALK_MAX_BYTES: ClassVar[int] = 16_384
+
     def json_not_strict(self, raw: str) -> str:
         """True for a line DuckDB's reader accepts but RFC 8259 (and Snowflake's TRY_PARSE_JSON)
         does not: a duplicate key in any object, or NaN / Infinity as a number. Both tests are
         gated by a cheap one (a key name seen twice; the letters 'nan' / 'inf'); only then is the
         line walked (json_tree) or searched outside its strings. docs/pipeline.md, JSON rules."""
         keys = f"regexp_extract_all({raw}, {self.lit(self.KEY_PATTERN)}, 1)"
-        repeated = f"len({keys}) > len(list_distinct({keys}))"
+        # The walk's cost grows with the square of the nesting depth (each node holds its subtree's
+        # text): lines longer than DUP_KEY_WALK_MAX_BYTES (never a real event, ~1.5 KB) are not walked.
+        repeated = (f"(length({raw}) <= {self.DUP_KEY_WALK_MAX_BYTES} AND "
+                    f"len({keys}) > len(list_distinct({keys})))")
         dup = (f"({repeated} AND json_valid({raw}) AND "
                # json_tree raises on malformed text, and a subquery is not short-circuited: it
                # runs for every line of the batch, so its input repeats the cheap gate and the

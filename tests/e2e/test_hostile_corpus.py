@@ -77,6 +77,12 @@ def test_hostile_corpus_through_the_cli(corpus: hostile.Corpus) -> None:
     _ok("load")
     first = _ok("run")
     assert "curated:" in first
+    # The gate holds every platform's part: a corpus that is mostly broken is what a bad release
+    # looks like. Holding is an outcome, not a freeze: the counts add up, and a person releases it.
+    gated = json.loads(_ok("reconcile", "--json"))
+    assert gated["held"] == gated["received"] == len(corpus.lines()) and gated["pending"] == 0
+    _ok("batches", "release", "--all")
+    assert "curated:" in _ok("run")
 
     rec = json.loads(_ok("reconcile", "--json"))
     q = sum(rec["quarantined"].values())
