@@ -19,6 +19,7 @@ from rich.table import Table
 
 from config import get_settings
 from nova.errors import Exit, NovaError
+from warehouse import clock
 
 out = Console()
 
@@ -126,14 +127,20 @@ def register(app: typer.Typer) -> None:
                   f"({summary.lines:,} lines)")
         held: list[str] = []
         with open_warehouse(s) as wh:
+            # A replay: the clock reads the end of each wave's reception day, so the run, the monitor and
+            # the trust scores see the data as they would have live, whatever day the demo runs.
+            replay_now = dt.datetime.combine(first, dt.time())
             for day, files in _waves(staging).items():
+                if day != "unknown":
+                    replay_now = max(replay_now, dt.datetime.fromisoformat(day) + dt.timedelta(days=1))
                 for p in files:
                     target = landing / p.relative_to(staging)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(p, target)
                 t = time.perf_counter()
-                res = load(wh, Landing(str(landing)))
-                run = run_pipeline(wh, reg)
+                with clock.set_now(replay_now):
+                    res = load(wh, Landing(str(landing)))
+                    run = run_pipeline(wh, reg)
                 st, pr = run["staged"], run["promoted"]
                 out.print(f"wave {day}: {res.files_loaded} files, {res.lines:,} lines → {st.valid:,} valid, "
                           f"{pr.duplicates:,} duplicates, {pr.taken_over:,} late copies took over, "
@@ -142,7 +149,8 @@ def register(app: typer.Typer) -> None:
                     if state == "held":
                         held.append(batch_id)
                         out.print(f"  gate: [bold red]held[/] {batch_id} (the other platforms of this load went on)")
-                notify_after_checks(wh, reg, _say_if_news)
+                with clock.set_now(replay_now):
+                    notify_after_checks(wh, reg, _say_if_news)
             rec = reconcile(wh)
             tot = rec["total"]
             out.print(f"\n[bold]reconcile[/]: received {tot['received']:,} = staged {tot['staged']:,} + duplicate "
@@ -159,8 +167,9 @@ def register(app: typer.Typer) -> None:
                     "SELECT period_start AS week, COUNT(*) AS workspaces, SUM(feature_users) AS users, "
                     "AVG(adoption_rate) AS avg_adoption FROM feature_adoption_by_workspace "
                     "WHERE feature_id = 'editor.comments.mention' AND period = 'week' GROUP BY 1 ORDER BY 1"))
-            _print_monitor(wh, reg)
-            _print_trust(wh, reg, first, days)
+            with clock.set_now(replay_now):
+                _print_monitor(wh, reg)
+                _print_trust(wh, reg, first, days)
         shutil.rmtree(staging, ignore_errors=True)
         if held:
             out.print(f"\n[bold]held for a person[/]: {', '.join(held)}: see [bold]nova batches show {held[0]}[/], "
