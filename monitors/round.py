@@ -17,6 +17,7 @@ from collections.abc import Callable
 from contracts.registry import Registry
 from monitors.store import CheckResult, median, metric_values, new_run_id, put_metrics, store_results
 from warehouse import clock
+from warehouse.schema import batch_platform
 from warehouse.session import Warehouse
 
 DAY = dt.timedelta(days=1)
@@ -42,7 +43,7 @@ def freshness(wh: Warehouse, reg: Registry, now: dt.datetime) -> list[CheckResul
     decided = e.seconds_between("l.file_mtime", "b.updated_at")
     cur = wh.scalar(
         f"SELECT MAX(CASE WHEN b.state IN ('pending', 'loading') THEN {waiting} ELSE {decided} END) / 60.0 "
-        "FROM batches b JOIN load_ledger l ON l.load_id = b.load_id AND COALESCE(l.platform, 'unknown') = b.platform "
+        f"FROM batches b JOIN load_ledger l ON l.load_id = b.load_id AND {batch_platform('l.platform')} = b.platform "
         "WHERE l.file_mtime IS NOT NULL AND (b.state IN ('pending', 'loading') OR "
         "(b.state IN ('promoted', 'released') AND b.updated_at >= ?))", [now, now - DAY])
     return [

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse import clock
+from warehouse.schema import NO_PLATFORM
 from warehouse.session import Warehouse
 
 SOURCE = "pipeline"
@@ -18,7 +19,7 @@ SAMPLE_LINES = 20
 
 def batch_id(load_id: str, platform: str | None) -> str:
     """The gate's unit: one platform's part of one load (`<load_id>/<platform>`)."""
-    return f"{load_id}/{platform or 'unknown'}"
+    return f"{load_id}/{platform or NO_PLATFORM}"
 
 
 @dataclass
