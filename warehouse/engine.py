@@ -70,6 +70,10 @@ class Engine:
         """A result column's name as the code looks it up (the project's names are lower case)."""
         return name
 
+    def result_name(self, name: str) -> str:
+        """A result column's name as a person reads it (`nova query`): the same on both engines."""
+        return name
+
     def lit(self, value: str) -> str:
         """A string literal as this dialect reads it (Snowflake unescapes backslashes)."""
         return exp.Literal.string(value).sql(dialect=self.dialect)
@@ -266,6 +270,10 @@ class Engine:
         stay in the subset RE2 and POSIX ERE share: literals, escaped metacharacters, (a|b), $."""
         return f"regexp_matches({text_expr}, {pattern_expr})"
 
+    def ends_with(self, text_expr: str, suffix_expr: str) -> str:
+        """True when the text ends with the suffix (both SQL: a column, a `?`)."""
+        return f"ends_with({text_expr}, {suffix_expr})"
+
     def json_as_text(self, expr: str) -> str:
         """A JSON column as its JSON text (to search it like any text)."""
         return f"CAST({expr} AS VARCHAR)"
@@ -454,6 +462,11 @@ class SnowflakeEngine(Engine):
         # Snowflake reports unquoted identifiers in upper case (REQUEST_ID).
         return name.lower()
 
+    def result_name(self, name: str) -> str:
+        # Unquoted names come back upper case: shown lower case, as DuckDB shows them; a quoted
+        # alias written in mixed case ("Adoption %") is shown as written.
+        return name.lower() if name == name.upper() else name
+
     def row_key(self, parts: Sequence[str]) -> str:
         return f"MD5_BINARY({self.key_text(parts)})"
 
@@ -540,6 +553,9 @@ class SnowflakeEngine(Engine):
     def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
         # REGEXP_LIKE anchors the pattern at both ends in Snowflake; REGEXP_INSTR does not.
         return f"(REGEXP_INSTR({text_expr}, {pattern_expr}) > 0)"
+
+    def ends_with(self, text_expr: str, suffix_expr: str) -> str:
+        return f"ENDSWITH({text_expr}, {suffix_expr})"
 
     def json_as_text(self, expr: str) -> str:
         return f"TO_JSON({expr})"

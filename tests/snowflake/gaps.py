@@ -26,6 +26,11 @@ GAPS: dict[str, str] = {
     "DIRECTORY(@stage)": "reads the table `_fs_directory` the Snowpipe stand-in fills (relative path, size, MD5)",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
+    "REGEXP_INSTR": "with a bound pattern (`?`), fakesnow's translation repeats the placeholder five times "
+                    "and DuckDB then lacks values for it: rewritten to a macro taking the pattern once",
+    "HTTP 500": "a statement fakesnow fails with an unexpected error is answered as HTTP 500, which the "
+                "connector retries forever (network_timeout is infinite by default): the test server "
+                "answers it as a failed query instead, so the test fails with the SQL instead of hanging",
 }
 
 # DuckDB macros, created in each database (`${catalog}`) beside fakesnow's own.
@@ -48,6 +53,9 @@ MACROS: list[str] = [
     "(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM json_tree(CASE WHEN json_valid(t) THEN t ELSE '{}' END)) = 0 "
     "THEN CAST(t AS JSON) END",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    # Snowflake's REGEXP_INSTR(s, p): 1-based position of the first match, 0 when none, NULL on NULL.
+    "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_instr(s, p) AS CASE WHEN s IS NULL OR p IS NULL THEN NULL "
+    "WHEN regexp_matches(s, p) THEN 1 + length(string_split_regex(s, p)[1]) ELSE 0 END",
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_directory (relative_path VARCHAR, size BIGINT, md5 VARCHAR, "
     "etag VARCHAR, last_modified TIMESTAMPTZ)",
     # Variadic in Snowflake: one overload per arity used (the personal-data keys).
@@ -99,8 +107,17 @@ def _try_parse_json(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _regexp_instr(node: exp.Expr) -> exp.Expr:
+    # sqlglot writes REGEXP_INSTR for DuckDB with the pattern five times: a `?` pattern then asks
+    # for five values where the client bound one.
+    if (isinstance(node, exp.RegexpInstr) and isinstance(node.expression, exp.Placeholder)
+            and set(node.args) <= {"this", "expression"}):
+        return exp.Anonymous(this="nova_regexp_instr", expressions=[node.this, node.expression])
+    return node
+
+
 REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [
-    _copy_history, _directory, _regexp_substr, _regexp_replace, _try_parse_json]
+    _copy_history, _directory, _regexp_substr, _regexp_replace, _try_parse_json, _regexp_instr]
 _installed = False
 
 
@@ -124,3 +141,32 @@ def install() -> None:
         return transform(self, expression, params)
 
     FakeSnowflakeCursor._transform = rewrite_first  # type: ignore[method-assign]
+
+
+def fail_queries_instead_of_500() -> None:
+    """fakesnow answers a statement it fails unexpectedly with HTTP 500; the connector retries a 5xx
+    without end (network_timeout is infinite by default), so a test hung instead of failing. Here
+    such an answer becomes a failed query: the connector raises ProgrammingError with the message.
+    Call it once the server runs (fakesnow.server() imports the module that holds the routes)."""
+    import json
+    import sys
+
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route, request_response
+
+    for route in sys.modules["fakesnow.server"].app.routes:
+        if not (isinstance(route, Route) and route.path == "/queries/v1/query-request"):
+            continue
+        endpoint = route.endpoint
+
+        async def failed_not_500(request: Request, endpoint: Callable = endpoint) -> Response:
+            response = await endpoint(request)
+            if response.status_code != 500:
+                return response
+            message = json.loads(bytes(response.body)).get("message", "fakesnow failed the statement")
+            return JSONResponse({"data": {"errorCode": "000603", "sqlState": "XX000"}, "code": "000603",
+                                 "message": f"fakesnow: {message}", "success": False})
+
+        route.endpoint = failed_not_500
+        route.app = request_response(failed_not_500)
