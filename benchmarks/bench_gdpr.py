@@ -2,9 +2,9 @@
 
 Before: per request, the token regex over every raw_line twice (landing step, erase step; raw and
 quarantine in one statement) and an audit of every text and JSON column of every table.
-After (pipeline.gdpr_search): one search for all pending requests (raw_events.user_id, a substring
-test per id form on the text, the regex only on the lines that hold an id) and one audit of the
-declared personal columns. Also the price at load: reading each line's user (one JSON parse).
+After (pipeline.gdpr_search): one search for all pending requests (raw_events.user_id, and one
+pattern holding every id over the text) and one audit of the declared personal columns. Also the
+price at load: reading each line's user (one plain JSON parse), against the load's own insert.
 
 The warehouse is synthetic (SQL generate): raw lines in the web wire format (~700 B), 0.1 % of
 them broken, the same events staged, 1 % quarantined. Ratios are measured in one run.

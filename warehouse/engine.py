@@ -124,6 +124,11 @@ class Engine:
         """Per line, a parsed form holding every needed path; NULL unless the line is one JSON object."""
         raise NotImplementedError
 
+    def lenient_doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        """doc_of_line's form (read with doc_text) for a lookup, not a contract: no strictness checks
+        (a duplicate key or NaN still reads), one plain parse. NULL when the line does not parse."""
+        raise NotImplementedError
+
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
         raise NotImplementedError
 
@@ -336,6 +341,11 @@ class DuckDBEngine(Engine):
                 f"WHEN ends_with({raw}, '}}') AND NOT contains({raw}, '}}{{') THEN {extract} "
                 f"WHEN json_valid({raw}) THEN {extract} END")
 
+    def lenient_doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        plist = "[" + ", ".join(self._jpath(p) for p in paths) + "]"
+        # json_valid first: a malformed line would make try() re-run its whole vector row by row.
+        return f"CASE WHEN NOT {decode_error} AND json_valid({raw}) THEN json_extract_string({raw}, {plist}) END"
+
     DUP_KEY_WALK_MAX_BYTES: ClassVar[int] = 16_384
 
     def json_not_strict(self, raw: str) -> str:
@@ -497,6 +507,9 @@ class SnowflakeEngine(Engine):
         # too, by the same test as DuckDB's, whatever the parser accepts (docs/pipeline.md).
         nan = f"(REGEXP_INSTR({raw}, '[Nn][Aa][Nn]|[Ii][Nn][Ff]') > 0 AND {self.bare_word_outside_strings(raw)})"
         return f"CASE WHEN NOT {decode_error} AND NOT {nan} THEN {self.parse_json(raw)} END"
+
+    def lenient_doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        return f"CASE WHEN NOT {decode_error} THEN {self.parse_json(raw)} END"
 
     def bare_word_outside_strings(self, raw: str) -> str:
         stripped = f"REGEXP_REPLACE({raw}, {self.lit(self.STRING_PATTERN)}, '')"
