@@ -93,12 +93,21 @@ def generate_pool(pool: Path, events: int, seed: int, lines_per_file: int, day: 
     The traffic is yesterday's (by the project's clock): delivered now, every event is within the 72-hour
     lateness window and none is in the future, as at a real peak; an older day would be quarantined
     `too_late` where no line carries its own received_at and the file's arrival is its reception."""
-    env = {**os.environ, "NOVA_LANDING_PATH": str(pool)}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "nova.cli", "generate", "--out", str(pool), "--days", "1",
-                    "--events-per-day", str(events), "--seed", str(seed), "--start", day,
-                    "--max-lines-per-file", str(lines_per_file), "--quiet"], cwd=REPO, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+
+    def generate(out: Path, per_day: int) -> None:
+        subprocess.run([sys.executable, "-m", "nova.cli", "generate", "--out", str(out), "--days", "1",
+                        "--events-per-day", str(per_day), "--seed", str(seed), "--start", day,
+                        "--max-lines-per-file", str(lines_per_file), "--quiet"], cwd=REPO,
+                       env={**os.environ, "NOVA_LANDING_PATH": str(out)}, check=True, stdout=subprocess.DEVNULL)
+
+    # --events-per-day is a regular weekday's volume: a weekend or holiday sends fewer lines. A small
+    # sample of the same day gives the day's factor, so the pool holds the lines the soak delivers.
+    sample = pool.with_name(pool.name + "-sample")
+    generate(sample, 20_000)
+    factor = sum(p.read_bytes().count(b"\n") for p in sample.rglob("*.jsonl")) / 20_000
+    shutil.rmtree(sample, ignore_errors=True)
+    generate(pool, int(events / max(factor, 0.05) * 1.02))
     files = sorted((p for p in pool.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))),
                    key=lambda p: (re.search(r"hour=(\d+)", str(p)).group(1), p.name, str(p)))  # type: ignore[union-attr]
     counted = []
