@@ -26,6 +26,9 @@ GAPS: dict[str, str] = {
     "DIRECTORY(@stage)": "reads the table `_fs_directory` the Snowpipe stand-in fills (relative path, size, MD5)",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
+    "FROM @stage (FILE_FORMAT => ...)": "a query of staged files through a named file format (the claim's "
+                                        "read of the bytes) reads the table `_fs_stage_bytes` the Snowpipe "
+                                        "stand-in fills: each line of each file, one character per byte",
 }
 
 # DuckDB macros, created in each database (`${catalog}`) beside fakesnow's own.
@@ -48,6 +51,8 @@ MACROS: list[str] = [
     "(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM json_tree(CASE WHEN json_valid(t) THEN t ELSE '{}' END)) = 0 "
     "THEN CAST(t AS JSON) END",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_stage_bytes (file_path VARCHAR, line_number BIGINT, "
+    "line_bytes VARCHAR)",
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_directory (relative_path VARCHAR, size BIGINT, md5 VARCHAR, "
     "etag VARCHAR, last_modified TIMESTAMPTZ)",
     # Variadic in Snowflake: one overload per arity used (the personal-data keys).
@@ -70,6 +75,17 @@ def _directory(node: exp.Expr) -> exp.Expr:
         return exp.to_table("MAIN._FS_DIRECTORY")
     if isinstance(node, exp.Table) and isinstance(node.this, exp.DirectoryStage):
         return exp.to_table("MAIN._FS_DIRECTORY").as_(node.alias) if node.alias else exp.to_table("MAIN._FS_DIRECTORY")
+    return node
+
+
+def _stage_bytes(node: exp.Expr) -> exp.Expr:
+    # fakesnow reads no stage through a named file format: the select of the claim's UTF-8 check
+    # becomes one over the stand-in's lines (already the landing-relative path and row number).
+    if isinstance(node, exp.Select):
+        src = node.args.get("from") or node.args.get("from_")
+        table = src.this if src is not None else None
+        if isinstance(table, exp.Table) and table.args.get("format") is not None:
+            return exp.select("file_path", "line_number", "line_bytes").from_("MAIN._FS_STAGE_BYTES")
     return node
 
 
@@ -100,7 +116,7 @@ def _try_parse_json(node: exp.Expr) -> exp.Expr:
 
 
 REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [
-    _copy_history, _directory, _regexp_substr, _regexp_replace, _try_parse_json]
+    _copy_history, _directory, _stage_bytes, _regexp_substr, _regexp_replace, _try_parse_json]
 _installed = False
 
 

@@ -1,8 +1,11 @@
 """A stand-in for Snowpipe: the rows its COPY would write into raw_events (load_id NULL) and the
-COPY_HISTORY row per file, so `nova load` claims them as in production.
+COPY_HISTORY row per file, so `nova load` claims them as in production; and the bucket itself as
+the claim's query of the stage with the bytes file format reads it (`_fs_stage_bytes`).
 
 The COPY's own expressions are pinned by tests/pipeline/test_snowflake_dialect.py; here the lines
-are read like landing.py reads them (invalid UTF-8 replaced by U+FFFD, as REPLACE_INVALID_CHARACTERS).
+are read like landing.py reads them, invalid UTF-8 replaced by U+FFFD (REPLACE_INVALID_CHARACTERS,
+one per maximal invalid subsequence, as Python's decoder) and `decode_error` as the COPY sets it: the line
+holds U+FFFD (the claim then keeps it only where the bytes were not UTF-8).
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ def snowpipe(wh: Any, root: Path, *, only: list[Path] | None = None, prefix: str
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
+        as_bytes = body.decode("latin-1").split("\n")[:len(lines)]  # ISO-8859-1: one character per byte
+        wh.dbapi.cursor().executemany(
+            "INSERT INTO main._fs_stage_bytes (file_path, line_number, line_bytes) VALUES (?, ?, ?)",
+            [(rel, n, b) for n, b in enumerate(as_bytes, 1)])
         mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(tzinfo=None)
         m = PLATFORM_RE.search(rel)
         platform = m.group(1) if m else None
