@@ -338,8 +338,10 @@ class DuckDBEngine(Engine):
         keys = f"regexp_extract_all({raw}, {self.lit(self.KEY_PATTERN)}, 1)"
         # The walk's cost grows with the square of the nesting depth (each node holds its subtree's
         # text): lines longer than DUP_KEY_WALK_MAX_BYTES (never a real event, ~1.5 KB) are not walked.
+        # Names are compared as written, so a name with an escape (`"sourc\u0065"` is `"source"`)
+        # is walked too: the walk compares decoded names, as Snowflake does.
         repeated = (f"(length({raw}) <= {self.DUP_KEY_WALK_MAX_BYTES} AND "
-                    f"len({keys}) > len(list_distinct({keys})))")
+                    f"(len({keys}) > len(list_distinct({keys})) OR contains(array_to_string({keys}, ''), chr(92))))")
         dup = (f"({repeated} AND json_valid({raw}) AND "
                # json_tree raises on malformed text, and a subquery is not short-circuited: it
                # runs for every line of the batch, so its input repeats the cheap gate and the

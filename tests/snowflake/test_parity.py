@@ -50,6 +50,7 @@ CORPUS: list[tuple[str, str]] = [
     ("plain", line("c1")),
     ("duplicate key, top level", line("c2", head='"userId":"u_other",')),
     ("duplicate key, nested", line("c3", extra=',"source":"a","source":"b"')),
+    ("duplicate key, once escaped", line("c17", extra=',"source":"a","sourc\\u0065":"b"')),
     ("NaN as a number", line("c4", extra=',"score":NaN')),
     ("-Infinity as a number", line("c5", extra=',"score":-Infinity')),
     ("NaN inside a string", line("c6", extra=',"note":"NaN: \\"Infinity\\""')),
@@ -194,8 +195,8 @@ def test_edge_cases_curate_alike_on_both_engines(wh: Warehouse, landing: Path, f
     # The rules themselves (docs/pipeline.md, JSON rules): strict RFC 8259; bytes, not characters.
     by_name = {n: states[("platform=web/dt=2026-11-25/hour=17/edge.jsonl", i)] for i, (n, _) in enumerate(CORPUS, 1)}
     by_name |= {n: states[("platform=web/dt=2026-11-25/hour=17/bytes.jsonl", i)] for i, (n, _) in enumerate(BYTES, 1)}
-    invalid = ("duplicate key, top level", "duplicate key, nested", "NaN as a number", "-Infinity as a number",
-               "two objects on a line", "array, not an object", "invalid byte",
+    invalid = ("duplicate key, top level", "duplicate key, nested", "duplicate key, once escaped", "NaN as a number",
+               "-Infinity as a number", "two objects on a line", "array, not an object", "invalid byte",
                "a cut 4-byte character (one U+FFFD for 3 bytes)", "U+FFFD sent and an invalid byte")
     for name in invalid:
         assert by_name[name] == ("quarantined", "invalid_json"), name
