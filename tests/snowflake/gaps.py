@@ -20,7 +20,7 @@ from sqlglot import exp
 # name → (what Snowflake does, how the test session fills it)
 GAPS: dict[str, str] = {
     "IS_VARCHAR, IS_NULL_VALUE, IS_OBJECT, AS_OBJECT": "macros over json_type() of the VARIANT (JSON)",
-    "OBJECT_DELETE": "a macro per arity (1-8 keys): JSON merge patch with a null member per key",
+    "OBJECT_DELETE": "a macro per arity (1-8 keys): JSON merge patch with a null member per key; NULL on NULL",
     "TRY_TO_TIMESTAMP_TZ": "a macro: TRY_CAST(text AS TIMESTAMPTZ) (fakesnow resolves it on literals only)",
     "REGEXP_SUBSTR": "fakesnow unescapes the pattern twice ([^\"\\\\] fails): calls with a position are "
                      "rewritten to a macro over regexp_extract (NULL when no match)",
@@ -64,9 +64,11 @@ MACROS: list[str] = [
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_directory (relative_path VARCHAR, size BIGINT, md5 VARCHAR, "
     "etag VARCHAR, last_modified TIMESTAMPTZ)",
     # Variadic in Snowflake: one overload per arity used (the personal-data keys).
+    # NULL in, NULL out, as every Snowflake function (json_merge_patch would return the patch itself).
     "CREATE OR REPLACE MACRO ${catalog}.object_delete" + ", ".join(
-        "(v, " + ", ".join(f"k{i}" for i in range(n)) + ") AS json_merge_patch(CAST(v AS JSON), json_object("
-        + ", ".join(f"CAST(k{i} AS VARCHAR), NULL" for i in range(n)) + "))" for n in range(1, 9)),
+        "(v, " + ", ".join(f"k{i}" for i in range(n)) + ") AS CASE WHEN v IS NOT NULL THEN "
+        "json_merge_patch(CAST(v AS JSON), json_object("
+        + ", ".join(f"CAST(k{i} AS VARCHAR), NULL" for i in range(n)) + ")) END" for n in range(1, 9)),
 ]
 
 

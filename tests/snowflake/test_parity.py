@@ -62,6 +62,12 @@ CORPUS: list[tuple[str, str]] = [
     ("escaped unicode key", line("c12", extra=',"k\\u00e9y":1')),
     ("two objects on a line", line("c13") + line("c14")),
     ("array, not an object", "[" + line("c15") + "]"),
+    ("two objects, a space between", line("c19") + " " + line("c20")),
+    ("two objects, a newline escape between", line("c21") + "\t" + line("c22")),
+    ("an object then garbage", line("c23") + " x"),
+    ("empty line", ""),
+    ("padded object", " \t" + line("c18") + "  "),
+    ("a JSON string", '"' + "x" * 20 + '"'),
     ("personal keys among nulls", line("c16", extra=',"email":"x@y.z","ip":null,"keep":null')),
     ("same event again, received later", line("c1").replace("17:00:02.500Z", "17:00:09.000Z")),
     ("offset without colon", json.dumps(web("t1", originalTimestamp="2026-11-25 18:00:00 +0530", sentAt=None))),
@@ -74,6 +80,17 @@ CORPUS: list[tuple[str, str]] = [
     ("clock ahead", json.dumps(web("n3", originalTimestamp="2026-11-25T19:00:00.000Z",
                                    sentAt="2026-11-25T16:00:00.000Z"))),
     ("too late", json.dumps(web("n4", originalTimestamp="2026-11-21T17:00:00.000Z", sentAt=None))),
+    # Values of other JSON types where text is expected: read as their JSON text on both engines.
+    ("numeric ids", json.dumps(web(12345, userId=67, properties={"feature": "editor.comments.mention",
+                                                                   "action": "used", "workspaceId": 1.50}))),
+    ("boolean user, object workspace", json.dumps(web("v2", userId=True, properties={
+        "feature": "editor.comments.mention", "action": {"k": [1, "x"]}, "workspaceId": {"id": "ws_1"}}))),
+    ("properties not an object", json.dumps(web("v3", properties="editor.comments.mention"))),
+    ("version as a number", json.dumps(web("v4", context={"library": {"version": 3.9}}))),
+    ("id with spaces and upper case", json.dumps(web("  V5-ÀB  "))),
+    ("escaped strings", line("v6", extra=',"q":"tab\\t \\"quoted\\" \\u00e9 \\ud83d\\ude00"')),
+    ("fraction of 7 digits", json.dumps(web("v7", originalTimestamp="2026-11-25T17:00:00.1234567Z",
+                                            sentAt=None))),
 ]
 # Bytes that are not UTF-8, beside a U+FFFD a client sent: (name, bytes of the line).
 BYTES: list[tuple[str, bytes]] = [
@@ -89,7 +106,8 @@ OTHERS = {
                                ios("I3", feature_key="editor.comments.mention_v1", app={"version": "4.2"},
                                    ts=1764090001.25, sent_ts=None),
                                ios("I1", received_at="2025-11-25T17:00:01.000Z"),  # same id, earlier copy
-                               ios("I4", ts=1e30)],
+                               ios("I4", ts=1e30), ios("I5", ts="1764090000123"), ios("I6", ts=True),
+                               ios("I7", props=[1, 2], user={"id": "u_7", "workspace_id": "ws_7"})],
     ("android", "a.jsonl", "17"): [android("d1"), android("d2", timestamp="2026-11-25 18:00:00", appVersion="4.2.0",
                                                           sentAt=None),
                                    android("d3", workspaceId=""), android("d4", workspaceId=None),
@@ -195,16 +213,20 @@ def test_edge_cases_curate_alike_on_both_engines(wh: Warehouse, landing: Path, f
     # The rules themselves (docs/pipeline.md, JSON rules): strict RFC 8259; bytes, not characters.
     by_name = {n: states[("platform=web/dt=2026-11-25/hour=17/edge.jsonl", i)] for i, (n, _) in enumerate(CORPUS, 1)}
     by_name |= {n: states[("platform=web/dt=2026-11-25/hour=17/bytes.jsonl", i)] for i, (n, _) in enumerate(BYTES, 1)}
-    invalid = ("duplicate key, top level", "duplicate key, nested", "duplicate key, once escaped", "NaN as a number",
+    invalid = ("two objects, a space between", "two objects, a newline escape between", "an object then garbage",
+               "empty line", "a JSON string", "duplicate key, top level", "duplicate key, nested", "duplicate key, once escaped", "NaN as a number",
                "-Infinity as a number", "two objects on a line", "array, not an object", "invalid byte",
                "a cut 4-byte character (one U+FFFD for 3 bytes)", "U+FFFD sent and an invalid byte")
     for name in invalid:
         assert by_name[name] == ("quarantined", "invalid_json"), name
     for name in ("plain", "NaN inside a string", "huge integer", "replacement character sent", "nested nulls",
                  "escaped unicode key", "offset without colon", "offset with colon", "offset, hours only",
-                 "U+FFFD sent, alone", "U+FFFD sent twice", "legacy SDK: display name in its area"):
+                 "U+FFFD sent, alone", "U+FFFD sent twice", "legacy SDK: display name in its area", "numeric ids",
+                 "boolean user, object workspace", "version as a number", "id with spaces and upper case",
+                 "escaped strings", "fraction of 7 digits", "padded object"):
         assert by_name[name] == ("staged", None), name
     assert by_name["null user"] == ("quarantined", "missing_user_id")
+    assert by_name["properties not an object"] == ("quarantined", "missing_workspace_id")
     assert by_name["same event again, received later"] == ("duplicate", None)
     assert by_name["too late"] == ("quarantined", "too_late")
     # Offsets read alike: 18:00 at +05:30 is 12:30 UTC, whether written +0530 or +05:30.
