@@ -63,7 +63,7 @@ CORPUS: list[tuple[str, str]] = [
     ("two objects on a line", line("c13") + line("c14")),
     ("array, not an object", "[" + line("c15") + "]"),
     ("two objects, a space between", line("c19") + " " + line("c20")),
-    ("two objects, a newline escape between", line("c21") + "\t" + line("c22")),
+    ("two objects, a tab between", line("c21") + "\t" + line("c22")),
     ("an object then garbage", line("c23") + " x"),
     ("empty line", ""),
     ("padded object", " \t" + line("c18") + "  "),
@@ -213,8 +213,9 @@ def test_edge_cases_curate_alike_on_both_engines(wh: Warehouse, landing: Path, f
     # The rules themselves (docs/pipeline.md, JSON rules): strict RFC 8259; bytes, not characters.
     by_name = {n: states[("platform=web/dt=2026-11-25/hour=17/edge.jsonl", i)] for i, (n, _) in enumerate(CORPUS, 1)}
     by_name |= {n: states[("platform=web/dt=2026-11-25/hour=17/bytes.jsonl", i)] for i, (n, _) in enumerate(BYTES, 1)}
-    invalid = ("two objects, a space between", "two objects, a newline escape between", "an object then garbage",
-               "empty line", "a JSON string", "duplicate key, top level", "duplicate key, nested", "duplicate key, once escaped", "NaN as a number",
+    invalid = ("two objects, a space between", "two objects, a tab between", "an object then garbage",
+               "empty line", "a JSON string", "duplicate key, top level", "duplicate key, nested",
+               "duplicate key, once escaped", "NaN as a number",
                "-Infinity as a number", "two objects on a line", "array, not an object", "invalid byte",
                "a cut 4-byte character (one U+FFFD for 3 bytes)", "U+FFFD sent and an invalid byte")
     for name in invalid:
