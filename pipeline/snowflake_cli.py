@@ -96,6 +96,8 @@ class StatementRecorder:
         loads = sorted(set(self.load_ids))
         if select.endswith("load_id"):
             return [(i,) for i in loads]
+        if select.startswith("SELECT load_id, SUM(line_count)"):  # stage(): pending loads and their lines
+            return [(i, 1) for i in loads]
         if select.endswith("load_id, batch_id"):
             return [(i, f"{i}/{p}") for i in loads for p in PLATFORMS]
         if select.endswith("batch_id"):
