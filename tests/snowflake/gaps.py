@@ -24,6 +24,8 @@ GAPS: dict[str, str] = {
                       "a macro returns NULL for a line with a duplicate key in any object",
     "REGEXP_REPLACE": "the same double unescaping: rewritten to a macro over regexp_replace(..., 'g')",
     "DIRECTORY(@stage)": "reads the table `_fs_directory` the Snowpipe stand-in fills (relative path, size, MD5)",
+    "CURRENT_WAREHOUSE": "a macro returning NULL (fakesnow has no warehouses; Snowflake returns NULL for a "
+                         "session without one): Soda asks for it before each contract",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
 }
@@ -48,6 +50,7 @@ MACROS: list[str] = [
     "(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM json_tree(CASE WHEN json_valid(t) THEN t ELSE '{}' END)) = 0 "
     "THEN CAST(t AS JSON) END",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    "CREATE OR REPLACE MACRO ${catalog}.current_warehouse() AS CAST(NULL AS VARCHAR)",
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_directory (relative_path VARCHAR, size BIGINT, md5 VARCHAR, "
     "etag VARCHAR, last_modified TIMESTAMPTZ)",
     # Variadic in Snowflake: one overload per arity used (the personal-data keys).
