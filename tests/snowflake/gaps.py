@@ -26,6 +26,8 @@ GAPS: dict[str, str] = {
     "DIRECTORY(@stage)": "reads the table `_fs_directory` the Snowpipe stand-in fills (relative path, size, MD5)",
     "CURRENT_WAREHOUSE": "a macro returning NULL (fakesnow has no warehouses; Snowflake returns NULL for a "
                          "session without one): Soda asks for it before each contract",
+    "NULL timestamps in results": "fakesnow's server encodes a NULL TIMESTAMP as epoch 0 (1970-01-01): the "
+                                  "result's timestamp struct keeps the null (MAX over no row is NULL again)",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
 }
@@ -102,6 +104,27 @@ def _try_parse_json(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _null_safe_timestamps() -> None:
+    """fakesnow.arrow.timestamp_to_sf_struct builds the (epoch, fraction) struct without the null mask,
+    so a NULL timestamp reaches the connector as 1970-01-01; the same struct, nulls kept."""
+    import fakesnow.arrow as fa
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = fa.timestamp_to_sf_struct
+
+    def with_nulls(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        if isinstance(ts, pa.ChunkedArray):
+            ts = ts.combine_chunks()
+        if not ts.null_count:
+            return plain(ts)
+        out = plain(pc.fill_null(ts, pa.scalar(0, type=ts.type)))
+        return pa.StructArray.from_arrays([out.field(i) for i in range(out.type.num_fields)],
+                                          fields=list(out.type), mask=ts.is_null())
+
+    fa.timestamp_to_sf_struct = with_nulls
+
+
 REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [
     _copy_history, _directory, _regexp_substr, _regexp_replace, _try_parse_json]
 _installed = False
@@ -119,6 +142,7 @@ def install() -> None:
         return creation_sql(catalog) + "".join(m.replace("${catalog}", catalog) + ";\n" for m in MACROS)
 
     fakesnow.macros.creation_sql = with_gaps
+    _null_safe_timestamps()
     transform = FakeSnowflakeCursor._transform
 
     def rewrite_first(self: FakeSnowflakeCursor, expression: exp.Expr, params: object) -> exp.Expr:
