@@ -12,8 +12,8 @@ set of lines by ARRIVAL time, so the expectation is converted explicitly:
   late, so `arriving(H) = sum_k q_k * expected(H - k)`, with `q_k` the share of a bucket's events
   that arrive k buckets after it ends, from the detector's own arrival-delay distribution
   (received_at - event_ts of staged events of the last `delay_sample_days`, which its latest round
-  stored in metric_history: the gate does not scan a week of events again). The band's lower and
-  upper are converted the same way;
+  stored in metric_history: the gate does not scan a week of events again). Each hour's model
+  spread is carried along, weighted by expected count;
 - the hours the part covers are weighted by the share of each covered (pro rata). The band of the
   part's total is built the way the detector builds a bucket's (`Detector.band`): in log space around
   the expected total, its scale the model spread of each hour (read back from the hour's stored band

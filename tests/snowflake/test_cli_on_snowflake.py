@@ -67,7 +67,9 @@ def test_the_production_commands_on_snowflake(sf: Any, sf_env: dict[str, str], t
     assert soda[("table=feature_usage_daily", "soda_row_count")]["outcome"] == "passed", soda
     stored = json.loads(nova("query", "SELECT check_name, outcome FROM check_results WHERE source = 'soda' "
                              "AND outcome = 'failed'", "--format", "json", env=sf_env).stdout)
-    assert stored == [{"check_name": "soda_missing_user_id", "outcome": "failed"}], stored
+    # Snowflake names unquoted result columns in upper case.
+    assert [{k.lower(): v for k, v in r.items()} for r in stored] == [
+        {"check_name": "soda_missing_user_id", "outcome": "failed"}], stored
 
 
 # Not diagnosed before the deadline: on fakesnow 0.12 `nova gdpr process` stops answering
