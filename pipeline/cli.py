@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,26 +46,40 @@ def _claim_snowflake(wh: Warehouse) -> None:
     out.print(f"claimed {lines:,} lines copied by Snowpipe as batch {load_id}" if lines else "nothing new")
 
 
-def run_pipeline(wh: Warehouse, reg: Registry, settings: Settings | None = None) -> dict[str, Any]:
+def run_pipeline(wh: Warehouse, reg: Registry, settings: Settings | None = None,
+                 between: Callable[[], Any] | None = None) -> dict[str, Any]:
     """stage → gate → promote → curate → curated-table checks: one incremental pass (`nova run`),
     holding the writer lock (warehouse/lock.py). Given settings (the daemon's run job), staging takes
     at most `daemon.run_max_lines` lines of whole loads, oldest first; `nova run` takes everything.
 
     A failure on some data never stops the pass: staging isolates the failing load, curate the
-    failing event date; each failure is recorded in check_results and listed under "failures"."""
+    failing event date; each failure is recorded in check_results and listed under "failures".
+    `between` (the daemon's run job: a load pass) is called after each step, in the same session:
+    files that land while a run holds the DuckDB file are queryable in raw after one step, not
+    after the whole run; what it returns is listed under "between"."""
     # The monitor's gate and curated-table checks (monitors/ reads what pipeline/ stored; the
     # command layer wires them in, so pipeline/ itself never imports monitors/).
     import monitors.gate  # noqa: F401  (registers the gate's checks in pipeline.stage.BLOCKING_CHECKS)
     from monitors.invariants import check_touched
 
+    done: list[Any] = []
+
+    def step_done() -> None:
+        if between is not None:
+            done.append(between())
+
     with writer_lock(wh, "run"):
         staged = stage(wh, reg, settings.daemon.run_max_lines if settings is not None else None)
+        step_done()
         decided = gate(wh)
         promoted = promote(wh)
+        step_done()
         curated, curate_failures = curate_isolating(wh, reg)
+        step_done()
         invariants = [r for c in curated for r in check_touched(wh, c.scope)]
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated,
-            "invariants": invariants, "failures": [*staged.failures, *curate_failures]}
+            "invariants": invariants, "failures": [*staged.failures, *curate_failures],
+            **({"between": done} if between is not None else {})}
 
 
 def _alerts(wh: Warehouse, reg: Registry) -> None:

@@ -34,8 +34,8 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("load", ("service.steps:load",), "load_interval_s", 900, "nova load",
         help="new landing files → raw_events (on Snowflake: claim what Snowpipe copied)"),
-    Job("run", ("pipeline.cli:run_pipeline",), "run_interval_s", 1800, "nova run",
-        help="stage → gate → promote → curate, incremental"),
+    Job("run", ("service.steps:run",), "run_interval_s", 1800, "nova run",
+        help="stage → gate → promote → curate, incremental (the daemon loads new files between the steps)"),
     Job("monitor", ("monitors.round:run_round",), "", 900, "nova monitor", after="run",
         help="checks and anomaly detection over what the run just curated"),
     Job("alerts", ("alerts.service:process_incidents", "alerts.service:send_due"), "alerts_interval_s", 300,

@@ -44,3 +44,31 @@ def test_a_capped_run_stages_whole_loads_oldest_first_and_the_next_run_the_rest(
     assert {b.split("/")[0] for b in second["staged"].batches} == {loads[2]}
     assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 60
     assert run_pipeline(wh, registry)["staged"].batches == []  # `nova run`: no cap, nothing left
+
+
+def test_the_daemons_run_loads_files_that_land_while_it_runs(wh, registry, landing: Path) -> None:
+    import pipeline.stage as stage_mod
+    from config import Settings
+    from service import steps
+
+    write_landing(landing, "web", "a.jsonl", [web(f"a{i}") for i in range(10)], mtime=T0)
+    load(wh, Landing(str(landing)))
+    real_stage = stage_mod.stage
+
+    def stage_while_b_lands(*args, **kwargs):  # a file lands while the run stages
+        res = real_stage(*args, **kwargs)
+        write_landing(landing, "web", "b.jsonl", [web(f"b{i}") for i in range(7)], mtime=T0)
+        return res
+
+    settings = Settings(warehouse_url=wh.settings.warehouse_url, landing_path=str(landing))
+    import pipeline.cli as cli
+    cli.stage, saved = stage_while_b_lands, cli.stage
+    try:
+        res = steps.run(wh, registry, settings)
+    finally:
+        cli.stage = saved
+    assert [b["files"] for b in res["between"]] == [1, 0, 0]  # loaded right after the step it landed in
+    assert wh.scalar("SELECT COUNT(*) FROM raw_events") == 17  # queryable in raw before the run ended
+    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 10  # curated by the next run
+    assert steps.run(wh, registry, settings)["staged"].valid == 7
+    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 17
