@@ -25,7 +25,8 @@ from warehouse.schema import TABLES_BY_NAME, create_table_sql
 from warehouse.session import Warehouse, open_warehouse
 
 SF = SnowflakeEngine()
-SCOPE = Scope.of_dates([dt.date(2026, 11, 29), dt.date(2026, 12, 1)], units=3, users=2)
+SCOPE = Scope.of_dates([dt.date(2026, 11, 29), dt.date(2026, 12, 1)], units=3, users=2).model_copy(
+    update={"received_from": dt.datetime(2026, 11, 29, 1, 2, 3, 456789)})
 MODES = ("delta", "range", "full")
 PUBLIC = ("fct_feature_events", "feature_usage_daily", "feature_usage_weekly", "feature_adoption_by_workspace",
           "user_feature_last_seen")
@@ -58,6 +59,9 @@ def test_tables_with_user_ids_are_transient_and_clustered() -> None:
         assert ddl[name].startswith(f"CREATE TRANSIENT TABLE IF NOT EXISTS {name}"), name
         assert "DATA_RETENTION_TIME_IN_DAYS = 1" in ddl[name]
     assert "CLUSTER BY (event_date)" in ddl["feature_usage_daily"]
+    # The keys a run changes are the ones in use now: their rows sit among the recently seen.
+    assert "CLUSTER BY (TO_DATE(last_ts))" in ddl["int_user_feature_last"]
+    assert "CLUSTER BY (TO_DATE(last_seen_at))" in ddl["user_feature_last_seen"]
     assert "TRANSIENT" not in ddl["feature_usage_weekly"]  # no user id: normal Time Travel
     for sql in ddl.values():
         sqlglot.parse_one(sql, read="snowflake")
