@@ -9,10 +9,12 @@ layer writes them. Run: `.venv/bin/python benchmarks/bench_curate.py [--events N
 `--rewrite` measures instead what one incremental run rewrites (issue 17 point 6): for each
 curated and intermediate table, the rows it deleted and inserted, their bytes (rows × the table's
 average row width, uncompressed: 8 bytes per number or timestamp, 4 per date, 16 per key, the
-average length of text and JSON), and what share of the table's rows of the batch's day (of the
-whole table for the per-user tables) that is. The day already holds `--today` events, curated;
-the batch is `--events` events received on it. Run: `.venv/bin/python benchmarks/bench_curate.py
---rewrite --days 1 --per-day 2000000 --today 2000000 --events 720000 --users 300000`.
+average length of text and JSON), and what share of the table's rows in the run's partitions (its
+days, weeks and months; the whole table for the per-user tables) that is, and how many storage
+blocks hold a row a DELETE of the run matches (the micro-partitions Snowflake would rewrite).
+The day already holds `--today` events, curated; the batch is `--events` events received on it.
+Run: `.venv/bin/python benchmarks/bench_curate.py --rewrite --days 1 --per-day 1000000
+--today 2000000 --events 1000000 --users 200000` (docs/curated.md quotes it).
 """
 
 from __future__ import annotations
@@ -153,32 +155,35 @@ def row_width(wh: Warehouse, table: str) -> float:
     """Average uncompressed width of a row: fixed widths for numbers, times and keys, the average
     length of text and JSON."""
     cols = next(t for t in _MODELLED if t.name == table).columns
-    parts = [f"COALESCE(AVG(octet_length(CAST({c} AS VARCHAR))), 0)" for c, k in cols if k in ("text", "json")]
+    parts = [f"COALESCE(AVG(strlen(CAST({c} AS VARCHAR))), 0)" for c, k in cols if k in ("text", "json")]
     fixed = sum(_WIDTH.get(k, 0) for _, k in cols)
     return fixed + float(wh.scalar(f"SELECT {' + '.join(parts) or '0'} FROM {table}") or 0)
 
 
 def _day_rows(wh: Warehouse, table: str) -> int:
-    """Rows of the batch's day (its week or month for the period tables), all rows of a per-user table."""
+    """Rows of the run's partitions: the days of its pending changes (their weeks and months for the
+    period tables); every row of a per-user table."""
     col = _DAY_COLUMN.get(table)
     if col is None:
         return int(wh.scalar(f"SELECT COUNT(*) FROM {table}") or 0)
-    week, month = BATCH_DAY - dt.timedelta(days=BATCH_DAY.weekday()), BATCH_DAY.replace(day=1)
+    days = "(SELECT DISTINCT event_date FROM pending_changes)"
+    weeks = f"(SELECT DISTINCT CAST(date_trunc('week', event_date) AS DATE) FROM {days} d)"
+    months = f"(SELECT DISTINCT CAST(date_trunc('month', event_date) AS DATE) FROM {days} d)"
     if col == "event_date":
-        where = f"event_date = DATE '{BATCH_DAY}'"
+        where = f"event_date IN {days}"
     elif col == "week_start":
-        where = f"week_start = DATE '{week}'"
+        where = f"week_start IN {weeks}"
     elif table == "int_usage_presence":
-        where = f"period_start = DATE '{week}'"
+        where = f"period_start IN {weeks}"
     else:
-        where = (f"((period = 'week' AND period_start = DATE '{week}') "
-                 f"OR (period = 'month' AND period_start = DATE '{month}'))")
+        where = f"((period = 'week' AND period_start IN {weeks}) OR (period = 'month' AND period_start IN {months}))"
     return int(wh.scalar(f"SELECT COUNT(*) FROM {table} WHERE {where}") or 0)
 
 
 def rewrite_scenario(args: argparse.Namespace) -> None:
     """History, a day holding `--today` curated events, then one incremental run of a batch of
-    `--events` events: rows and bytes each table deleted and inserted, against its rows of the day."""
+    `--events` events: rows and bytes each table deleted and inserted, against its rows in the run's
+    partitions (its days, weeks and months; the whole table for the per-user tables)."""
     global USERS, WORKSPACES
     USERS, WORKSPACES = args.users, max(1, args.users // 10)
     reg = load_registry(REPO / "contracts")
@@ -209,8 +214,8 @@ def rewrite_scenario(args: argparse.Namespace) -> None:
               f"{BATCH_DAY}, {args.users:,} users in {WORKSPACES:,} workspaces (full rebuild {rebuilt:.1f}s); "
               f"batch of {args.events:,} events ({LATE_SHARE:.0%} late): incremental run {res.seconds:.2f}s, "
               f"{res.scope.units:,} units, {res.scope.users:,} users")
-        print(f"{'table':<24} {'rows of the day':>15} {'deleted':>11} {'inserted':>11} {'B/row':>6} "
-              f"{'rewritten MB':>12} {'share of the day':>16}")
+        print(f"{'table':<24} {'rows in scope':>15} {'deleted':>11} {'inserted':>11} {'B/row':>6} "
+              f"{'rewritten MB':>12} {'share':>7}")
         total = 0.0
         for t in _MODELLED:
             run = written.get(t.name)
@@ -224,7 +229,7 @@ def rewrite_scenario(args: argparse.Namespace) -> None:
             total += mb
             day = before[t.name][1]
             share = f"{(dele + ins) / day:.1%}" if day else "-"
-            print(f"{t.name:<24} {day:>15,} {dele:>11,} {ins:>11,} {width:>6.0f} {mb:>12.1f} {share:>16}")
+            print(f"{t.name:<24} {day:>15,} {dele:>11,} {ins:>11,} {width:>6.0f} {mb:>12.1f} {share:>7}")
         print(f"{'total':<24} {'':>15} {'':>11} {'':>11} {'':>6} {total:>12.1f}")
         # Per-user rows the run changed, by when their key was last seen before it.
         ages = wh.query(

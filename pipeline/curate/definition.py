@@ -84,15 +84,14 @@ CURATED_TABLES: tuple[Table, ...] = (
     ), "intermediate", cluster_by=("period", "period_start"), doc="Active users of a workspace per period."),
     Table("int_adoption_feature", _ADOPTION_FEATURE, "intermediate", cluster_by=("period", "period_start"),
           doc="Adoption of a feature in a workspace per period, without the workspace's active users."),
-    # Per-user tables are clustered by the day of the last use on Snowflake: the keys a run changes are
-    # the ones in use now, whose rows sit mostly among the recently seen, so a run's MERGE rewrites the
-    # recent micro-partitions instead of every one (docs/snowflake.md, "Clustering").
-    Table("int_user_feature_last", _LAST, "intermediate", personal_data=True, cluster_by=("TO_DATE(last_ts)",),
+    # Not clustered: a run changes more (user, feature) keys than the table has micro-partitions, so
+    # no key order bounds what its MERGE rewrites (measured: docs/snowflake.md, "Clustering").
+    Table("int_user_feature_last", _LAST, "intermediate", personal_data=True,
           doc="user_feature_last_seen with the received_at and event_id that break ties."),
     Table("user_feature_last_seen", (
         ("user_id", "text"), ("feature_id", "text"), ("first_seen_at", "ts"), ("last_seen_at", "ts"),
         ("event_count", "int"), ("last_workspace_id", "text"), ("last_platform", "text"),
-    ), "curated", personal_data=True, cluster_by=("TO_DATE(last_seen_at)",),
+    ), "curated", personal_data=True,
           doc="Per user and resolved feature: first and last use."),
     Table("model_state", (
         ("model", "text"), ("last_run_at", "ts"), ("rows_written", "int"), ("partitions", "text"),

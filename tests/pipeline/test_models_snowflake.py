@@ -59,9 +59,6 @@ def test_tables_with_user_ids_are_transient_and_clustered() -> None:
         assert ddl[name].startswith(f"CREATE TRANSIENT TABLE IF NOT EXISTS {name}"), name
         assert "DATA_RETENTION_TIME_IN_DAYS = 1" in ddl[name]
     assert "CLUSTER BY (event_date)" in ddl["feature_usage_daily"]
-    # The keys a run changes are the ones in use now: their rows sit among the recently seen.
-    assert "CLUSTER BY (TO_DATE(last_ts))" in ddl["int_user_feature_last"]
-    assert "CLUSTER BY (TO_DATE(last_seen_at))" in ddl["user_feature_last_seen"]
     assert "TRANSIENT" not in ddl["feature_usage_weekly"]  # no user id: normal Time Travel
     for sql in ddl.values():
         sqlglot.parse_one(sql, read="snowflake")
