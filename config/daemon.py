@@ -12,6 +12,10 @@ class DaemonConfig(BaseModel):
                                                      "readers' waits short")
     run_interval_s: int = Field(60, ge=1, description="Seconds between stage → gate → curate runs; the monitor "
                                                       "round follows each run")
+    run_max_lines: int = Field(1_000_000, ge=0, description="A run job stages at most this many raw lines, whole "
+                                                            "loads, oldest first (0: no limit; always at least one "
+                                                            "load): the rest waits for the next run, so a backlog "
+                                                            "never makes one job hold the DuckDB file for minutes")
     alerts_interval_s: int = Field(60, ge=1, description="Seconds between alert rounds (incidents, then sending)")
     trust_interval_s: int = Field(3600, ge=1, description="Seconds between trust-score computations")
     gdpr_interval_s: int = Field(86400, ge=1, description="Seconds between GDPR processing rounds")

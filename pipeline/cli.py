@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from config import get_settings
+from config import Settings, get_settings
 from contracts.registry import Registry, RegistryError, load_registry
 from nova.errors import Exit, NovaError
 from pipeline.curate import curate_isolating, plan
@@ -47,9 +47,10 @@ def _claim_snowflake(wh: Warehouse) -> None:
     out.print(f"claimed {lines:,} lines copied by Snowpipe as batch {load_id}" if lines else "nothing new")
 
 
-def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
+def run_pipeline(wh: Warehouse, reg: Registry, settings: Settings | None = None) -> dict[str, Any]:
     """stage → gate → promote → curate → curated-table checks: one incremental pass (`nova run`),
-    holding the writer lock (warehouse/lock.py).
+    holding the writer lock (warehouse/lock.py). Given settings (the daemon's run job), staging takes
+    at most `daemon.run_max_lines` lines of whole loads, oldest first; `nova run` takes everything.
 
     A failure on some data never stops the pass: staging isolates the failing load, curate the
     failing event date; each failure is recorded in check_results and listed under "failures"."""
@@ -59,7 +60,7 @@ def run_pipeline(wh: Warehouse, reg: Registry) -> dict[str, Any]:
     from monitors.invariants import check_touched
 
     with writer_lock(wh, "run"):
-        staged = stage(wh, reg)
+        staged = stage(wh, reg, settings.daemon.run_max_lines if settings is not None else None)
         decided = gate(wh)
         promoted = promote(wh)
         curated, curate_failures = curate_isolating(wh, reg)

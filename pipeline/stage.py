@@ -105,16 +105,18 @@ def _write_outcomes(wh: Warehouse) -> StageResult:
     return res
 
 
-def stage(wh: Warehouse, reg: Registry) -> StageResult:
-    """Classify the raw lines of every loaded batch not yet staged.
+def stage(wh: Warehouse, reg: Registry, max_lines: int | None = None) -> StageResult:
+    """Classify the raw lines of every loaded batch not yet staged (with `max_lines`: whole loads,
+    oldest first, up to that many lines and at least one load; the rest is left for the next run).
 
     The classification is computed first, outside the transaction (Snowflake commits at DDL);
     only the writes and the batch marks are one transaction, so a crash leaves nothing half done.
     A batch whose staging fails never blocks the others: the loads are then staged one by one,
     and a load that fails alone is recorded (check_results) and tried again by the next run.
     """
-    pending = [r[0] for r in wh.query(
-        "SELECT DISTINCT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id")]
+    pending = oldest_loads(wh.query(
+        "SELECT load_id, SUM(line_count) FROM batches WHERE state = 'pending' AND staged_at IS NULL "
+        "GROUP BY load_id ORDER BY load_id"), max_lines)
     declared = ensure_declared(wh, reg.rules)
     record_failures(wh, declared)
     if not pending:
@@ -137,6 +139,17 @@ def stage(wh: Warehouse, reg: Registry) -> StageResult:
     record_failures(wh, [f for f in res.failures if f.check_name == "stage_failed"])
     res.failures = declared + res.failures
     return res
+
+
+def oldest_loads(rows: list[tuple[Any, ...]], max_lines: int | None) -> list[str]:
+    """Load ids in order, whole loads up to `max_lines` lines in all (at least the first one)."""
+    taken, lines = [], 0
+    for load_id, n in rows:
+        if taken and max_lines and lines + int(n or 0) > max_lines:
+            break
+        taken.append(load_id)
+        lines += int(n or 0)
+    return taken
 
 
 def _stage_loads(wh: Warehouse, reg: Registry, loads: list[str]) -> StageResult:

@@ -215,3 +215,19 @@ def test_a_blocking_check_that_cannot_run_holds_only_its_batch(wh, registry, lan
     checks = json.loads(wh.scalar("SELECT checks FROM batches WHERE load_id = ?", [first]))
     assert "could not run" in checks[0]["detail"]
     assert {r[0] for r in wh.query("SELECT event_id FROM fct_feature_events")} == {"i1"}
+
+
+# --- JSON strictness on DuckDB: where duplicate keys are looked for (docs/pipeline.md, JSON rules) ---
+@pytest.mark.parametrize(("raw", "strict_fails"), [
+    ('{"a":1,"a":2}', True),  # top level
+    ('{"properties":{"x":1,"x":2}}', True),  # an object the contract reads from
+    ('{"device":{"screen":{"w":1,"w":2}}}', True),  # a read path's grandparent
+    ('{"x":{"id":1},"id":2}', False),  # the same name in two objects is no duplicate
+    ('{"other":{"x":1,"x":2}}', False),  # no field is read from `other`: documented engine difference
+    ('{"properties":"text"}', False), ('{"properties":[1,1]}', False),
+    ('{"a":NaN}', True), ('{"a":-Infinity}', True), ('{"a":"NaN and Infinity"}', False), ('{"info":1}', False),
+    ('{"a":1', False), ("not json", False),
+])
+def test_duplicate_keys_are_looked_for_in_the_objects_read(raw: str, strict_fails: bool) -> None:
+    expr = E.json_not_strict("raw", ["properties.docId", "device.screen.width", "eventId"])
+    assert duckdb.connect().execute(f"SELECT {expr} FROM (SELECT ? AS raw)", [raw]).fetchone()[0] is strict_fails
