@@ -72,8 +72,8 @@ class Statement:
 @dataclass
 class StatementRecorder:
     """Stands in for warehouse.session.Warehouse in stage()/promote(): keeps every statement,
-    answers a query for load ids with `load_ids` (batch ids: one per platform of each), a SUM(...)
-    row with zeros, anything else empty."""
+    answers a query for load ids with `load_ids` (batch ids: one per platform of each; pending loads
+    with 0 lines), a SUM(...) row with zeros, anything else empty."""
 
     engine: Engine
     load_ids: Sequence[str]
@@ -92,6 +92,8 @@ class StatementRecorder:
         loads = sorted(set(self.load_ids))
         if select.endswith("load_id"):
             return [(i,) for i in loads]
+        if select.startswith("SELECT load_id, SUM("):  # the pending loads with their line counts
+            return [(i, 0) for i in loads]
         if select.endswith("load_id, batch_id"):
             return [(i, f"{i}/{p}") for i in loads for p in PLATFORMS]
         if select.endswith("batch_id"):

@@ -1,4 +1,4 @@
-SELECT DISTINCT load_id FROM batches WHERE state = 'pending' AND staged_at IS NULL ORDER BY load_id;
+SELECT load_id, SUM(line_count) FROM batches WHERE state = 'pending' AND staged_at IS NULL GROUP BY load_id ORDER BY load_id;
 
 SELECT lower(table_name), lower(column_name) FROM information_schema.columns WHERE table_schema = current_schema() AND is_nullable = 'YES';
 
