@@ -37,13 +37,11 @@ def registry() -> Registry:
 def _claim_snowflake(wh: Warehouse) -> None:
     """On Snowflake, Snowpipe has already copied the lines: `load` claims them as one batch."""
     from pipeline.load import new_load_id
-    from pipeline.snowflake_load import SnowflakeLanding, claim_sql
+    from pipeline.snowflake_load import SnowflakeLanding, claim
 
     load_id = new_load_id()
-    with writer_lock(wh, "load"), wh.transaction():
-        for sql in claim_sql(load_id, SnowflakeLanding.from_settings(wh.settings), wh.engine):
-            wh.execute(sql)
-    lines = wh.scalar("SELECT COUNT(*) FROM raw_events WHERE load_id = ?", [load_id])
+    with writer_lock(wh, "load"):
+        lines = claim(wh, load_id, SnowflakeLanding.from_settings(wh.settings))
     out.print(f"claimed {lines:,} lines copied by Snowpipe as batch {load_id}" if lines else "nothing new")
 
 

@@ -21,6 +21,7 @@ from config import Settings, get_settings
 from nova.errors import Exit, NovaError
 from pipeline.snowflake_load import (
     SnowflakeLanding,
+    bytes_format_sql,
     claim_sql,
     copy_history_sql,
     copy_sql,
@@ -30,6 +31,7 @@ from pipeline.snowflake_load import (
     refresh_pipe_sql,
     session_sql,
     stage_sql,
+    suspect_files_sql,
     unclaimed_sql,
     validate_pipe_sql,
     validate_sql,
@@ -42,6 +44,8 @@ PLATFORMS = ("android", "backend", "ios", "web")  # the example batches of a ren
 
 EXAMPLE_LOAD_ID = "L20261125T170000000-0a1b2c"  # what `nova load` would generate (load.new_load_id)
 EXAMPLE_DAY = dt.date(2026, 11, 25)  # the example batch's event dates
+# A file holding a line with U+FFFD: the claim re-reads it to tell replaced bytes from a sent U+FFFD.
+EXAMPLE_SUSPECT_FILE = "platform=web/dt=2026-11-25/hour=17/collector-1.jsonl.gz"
 
 
 class What(enum.StrEnum):
@@ -72,8 +76,8 @@ class Statement:
 @dataclass
 class StatementRecorder:
     """Stands in for warehouse.session.Warehouse in stage()/promote(): keeps every statement,
-    answers a query for load ids with `load_ids` (batch ids: one per platform of each; pending loads
-    with 0 lines), a SUM(...) row with zeros, anything else empty."""
+    answers a query for load ids with `load_ids` (batch ids: one per platform of each), a SUM(...)
+    row with zeros, anything else empty."""
 
     engine: Engine
     load_ids: Sequence[str]
@@ -92,8 +96,8 @@ class StatementRecorder:
         loads = sorted(set(self.load_ids))
         if select.endswith("load_id"):
             return [(i,) for i in loads]
-        if select.startswith("SELECT load_id, SUM("):  # the pending loads with their line counts
-            return [(i, 0) for i in loads]
+        if select.startswith("SELECT load_id, SUM(line_count)"):  # stage(): pending loads and their lines
+            return [(i, 1) for i in loads]
         if select.endswith("load_id, batch_id"):
             return [(i, f"{i}/{p}") for i in loads for p in PLATFORMS]
         if select.endswith("batch_id"):
@@ -149,15 +153,19 @@ def ddl_statements() -> list[Statement]:
 
 
 def load_statements(land: SnowflakeLanding, load_id: str = EXAMPLE_LOAD_ID) -> list[Statement]:
-    claim = claim_sql(load_id, land)
+    claim = claim_sql(load_id, land, suspect_files=[EXAMPLE_SUSPECT_FILE])
     return [
         Statement("file format", file_format_sql(land)),
+        Statement("file format of the bytes", bytes_format_sql(land), "the claim's UTF-8 check"),
         Statement("external stage", stage_sql(land)),
         Statement("snowpipe", pipe_sql(land), "raw within ~1 min of upload"),
         Statement("bulk copy", copy_sql(land), "backfill, or while the pipe is paused"),
         Statement("nova load: anything to claim?", unclaimed_sql()),
         Statement("nova load: claim", "BEGIN TRANSACTION"),
-        *(Statement(f"claim {i}/{len(claim)}", s) for i, s in enumerate(claim, 1)),
+        Statement(f"claim 1/{len(claim)}", claim[0]),
+        Statement("claim: files with a line holding U+FFFD", suspect_files_sql(),
+                  "step 2 runs only when there are some, with their paths"),
+        *(Statement(f"claim {i}/{len(claim)}", s) for i, s in enumerate(claim[1:], 2)),
         Statement("nova load: claim", "COMMIT"),
         Statement("copy history (ledger source)", copy_history_sql(land)),
         Statement("rejected rows (bulk copy and pipe)", validate_sql(land)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 
@@ -25,6 +26,9 @@ from warehouse.engine import Engine, SnowflakeEngine
 from warehouse.schema import TABLES_BY_NAME, batch_platform
 
 FILE_FORMAT = "NOVA_JSON_LINES"
+# The same lines read as ISO-8859-1: one character per byte, so nothing is ever invalid and the
+# line's bytes can be told apart (a client's U+FFFD is the bytes EF BF BD, a replaced byte is not).
+BYTES_FILE_FORMAT = "NOVA_LINE_BYTES"
 PIPE = "NOVA_RAW_EVENTS_PIPE"
 RAW = TABLES_BY_NAME["raw_events"]
 LEDGER = TABLES_BY_NAME["load_ledger"]
@@ -34,6 +38,8 @@ PLATFORM_PATTERN = "(^|/)platform=([^/]+)/"
 # .json/.jsonl, plain or gzip; names starting with '.' or '_' are partial uploads (landing.py).
 FILE_PATTERN = "^(.*/)?[^/._][^/]*[.]jsonl?([.]gz)?$"
 REPLACEMENT_CHAR = "\ufffd"  # what REPLACE_INVALID_CHARACTERS puts for bytes that are not UTF-8
+REPLACEMENT_AS_LATIN1 = REPLACEMENT_CHAR.encode().decode("latin-1")  # its UTF-8 bytes EF BF BD, read as ISO-8859-1
+SUSPECTS_PER_READ = 200  # files per read of the bytes: keeps the PATTERN a short regex
 HISTORY_HOURS = 48  # COPY_HISTORY look-back of a claim (the table function keeps 14 days)
 # The COPY's sources; tests substitute columns for them to run the same expressions elsewhere.
 METADATA: Mapping[str, str] = {
@@ -77,6 +83,7 @@ class SnowflakeLanding:
     integration: str
     file_format: str = FILE_FORMAT
     pipe: str = PIPE
+    bytes_format: str = BYTES_FILE_FORMAT
 
     @classmethod
     def from_settings(cls, settings: Settings, *, file_format: str = FILE_FORMAT,
@@ -113,9 +120,7 @@ def session_sql() -> list[str]:
     return ["ALTER SESSION SET TIMEZONE = 'UTC'", "ALTER SESSION SET TIMESTAMP_TYPE_MAPPING = 'TIMESTAMP_NTZ'"]
 
 
-def file_format_sql(land: SnowflakeLanding) -> str:
-    """One line = one text column, whatever it holds: no delimiter, quote or escape is special,
-    invalid UTF-8 is replaced (and flagged by the COPY) instead of failing the row."""
+def _line_format_sql(name: str, encoding: list[str], comment: str) -> str:
     opts = [
         "TYPE = CSV",
         "FIELD_DELIMITER = NONE",
@@ -127,13 +132,27 @@ def file_format_sql(land: SnowflakeLanding) -> str:
         "EMPTY_FIELD_AS_NULL = FALSE",
         "SKIP_BLANK_LINES = FALSE",
         "TRIM_SPACE = FALSE",
-        "ENCODING = 'UTF8'",
-        "REPLACE_INVALID_CHARACTERS = TRUE",
+        *encoding,
         "SKIP_BYTE_ORDER_MARK = TRUE",
         "COMPRESSION = AUTO",
-        f"COMMENT = {sf_lit('NovaSuite landing: one JSON line per row, kept as text even when invalid')}",
+        f"COMMENT = {sf_lit(comment)}",
     ]
-    return f"CREATE FILE FORMAT IF NOT EXISTS {object_name(land.file_format)}\n  " + "\n  ".join(opts)
+    return f"CREATE FILE FORMAT IF NOT EXISTS {object_name(name)}\n  " + "\n  ".join(opts)
+
+
+def file_format_sql(land: SnowflakeLanding) -> str:
+    """One line = one text column, whatever it holds: no delimiter, quote or escape is special,
+    invalid UTF-8 is replaced (the claim then tells replaced bytes from a client's U+FFFD)
+    instead of failing the row."""
+    return _line_format_sql(land.file_format, ["ENCODING = 'UTF8'", "REPLACE_INVALID_CHARACTERS = TRUE"],
+                            "NovaSuite landing: one JSON line per row, kept as text even when invalid")
+
+
+def bytes_format_sql(land: SnowflakeLanding) -> str:
+    """The same lines, one character per byte (ISO-8859-1 maps all 256 bytes, so no row can fail):
+    what the claim reads of the few lines holding U+FFFD, to see whether the bytes held it."""
+    return _line_format_sql(land.bytes_format, ["ENCODING = 'ISO-8859-1'"],
+                            "NovaSuite landing: the lines' bytes, one character each (the claim's UTF-8 check)")
 
 
 def stage_sql(land: SnowflakeLanding) -> str:
@@ -158,6 +177,8 @@ def copy_columns(land: SnowflakeLanding, meta: Mapping[str, str] = METADATA) -> 
         "platform": platform_of_path(path),
         # RECORD_DELIMITER is \n: a CRLF line keeps its \r, which landing.py strips too.
         "raw_line": f"IFF(ENDSWITH({line}, {sf_lit(chr(13))}), SUBSTR({line}, 1, LENGTH({line}) - 1), {line})",
+        # Provisional: TRUE for every line holding U+FFFD, a replaced byte or one a client sent;
+        # the claim keeps it only where the bytes were not UTF-8 (claim_sql, step 2).
         "decode_error": f"({line} LIKE {sf_lit('%' + REPLACEMENT_CHAR + '%')})",
         "received_at": meta["mtime"],  # the claim puts the line's own received_at when it has one
         "file_mtime": meta["mtime"],
@@ -251,19 +272,57 @@ def directory_sql(land: SnowflakeLanding) -> str:
     return f"SELECT RELATIVE_PATH AS file_path, MD5 AS md5 FROM DIRECTORY(@{object_name(land.stage)})"
 
 
+def suspect_files_sql() -> str:
+    """Files of unclaimed lines the COPY flagged (they hold U+FFFD): the only files the claim re-reads."""
+    return f"SELECT DISTINCT file_path FROM {RAW.name} WHERE load_id IS NULL AND decode_error ORDER BY 1"
+
+
+def paths_pattern(paths: Sequence[str]) -> str:
+    """A stage PATTERN matching these landing-relative paths, whether Snowflake matches it against
+    the stage-relative path or the full key (regex metacharacters escaped)."""
+    if not paths:
+        raise ValueError("paths_pattern needs at least one path")
+    return "^(.*/)?(" + "|".join(re.sub(r"([.\\[\](){}*+?|^$])", r"\\\1", p) for p in paths) + ")$"
+
+
+def utf8_check_sql(land: SnowflakeLanding, paths: Sequence[str]) -> str:
+    """Keep `decode_error` only on lines whose bytes were not UTF-8. The COPY replaced each invalid
+    sequence by U+FFFD and flagged every line holding one; the bytes of these files, read again
+    one character per byte, hold EF BF BD once per U+FFFD a client sent (those bytes are always a
+    whole, valid character). More U+FFFD in the line than EF BF BD in its bytes: something was
+    replaced. Exact whatever the replacement does, and only the flagged files are read again."""
+    t = RAW.name
+
+    def count(text: str, needle: str) -> str:
+        return f"(LENGTH({text}) - LENGTH(REPLACE({text}, {sf_lit(needle)}, '')))"
+
+    read = (f"SELECT {land.relative_path('METADATA$FILENAME')} AS file_path, "
+            "METADATA$FILE_ROW_NUMBER AS line_number, b.$1 AS line_bytes "
+            f"FROM @{object_name(land.stage)} (FILE_FORMAT => {sf_lit(land.bytes_format)}, "
+            f"PATTERN => {sf_lit(paths_pattern(paths))}) b")
+    # Both counts in characters: U+FFFD is one in the line, EF BF BD three in the bytes.
+    replaced = (f"3 * {count(f'{t}.raw_line', REPLACEMENT_CHAR)} > "
+                f"{count('s.line_bytes', REPLACEMENT_AS_LATIN1)}")
+    return (f"UPDATE {t} SET decode_error = ({replaced}) FROM ({read}) s "
+            f"WHERE {t}.load_id IS NULL AND {t}.decode_error "
+            f"AND {t}.file_path = s.file_path AND {t}.line_number = s.line_number")
+
+
 def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None,
-              hours: int = HISTORY_HOURS) -> list[str]:
+              hours: int = HISTORY_HOURS, suspect_files: Sequence[str] = ()) -> list[str]:
     """DML only (a DDL statement would commit the transaction): run between BEGIN and COMMIT.
 
     1. drop unclaimed rows of a file the ledger knows by path and size: a landing file rewritten
        by GDPR erasure (gdpr_landing.py enters its new identity first) has a new ETag, so Snowpipe
        loads it again; its lines are in raw already, as `nova load` on DuckDB would skip it;
-    2. stamp every unclaimed row, completing received_at exactly as the DuckDB load does;
-    3. a ledger row per file of the batch (size and status from COPY_HISTORY, checksum left to
+    2. when `suspect_files` (suspect_files_sql) is not empty: keep `decode_error` only where the
+       bytes were not UTF-8 (utf8_check_sql); a line a client sent with U+FFFD in it stages;
+    3. stamp every unclaimed row, completing received_at exactly as the DuckDB load does;
+    4. a ledger row per file of the batch (size and status from COPY_HISTORY, checksum left to
        Snowflake's load metadata, which keys files by path and ETag);
-    4. a ledger row for each newly loaded file that produced no row (empty, or LOAD_FAILED), so
+    5. a ledger row for each newly loaded file that produced no row (empty, or LOAD_FAILED), so
        the failure is visible where `nova reconcile` looks;
-    5. the batch, `pending`, for `nova run` (none when the claim found no file).
+    6. the batch, `pending`, for `nova run` (none when the claim found no file).
     """
     e = engine or SnowflakeEngine()
     lid = sf_lit(load_id)
@@ -296,9 +355,23 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
         f"FROM (SELECT {plat} AS platform, COUNT(*) AS files FROM {LEDGER.name} WHERE load_id = {lid} "
         f"GROUP BY 1) l LEFT JOIN (SELECT {plat} AS platform, COUNT(*) AS lines FROM {RAW.name} "
         f"WHERE load_id = {lid} GROUP BY 1) r ON r.platform = l.platform")
-    return [known, stamp, per_file, no_rows, batch]
+    files = list(suspect_files)
+    check = [utf8_check_sql(land, files[i:i + SUSPECTS_PER_READ]) for i in range(0, len(files), SUSPECTS_PER_READ)]
+    return [known, *check, stamp, per_file, no_rows, batch]
+
+
+def claim(wh: Any, load_id: str, land: SnowflakeLanding) -> int:
+    """Run the claim in one transaction (the caller holds the writer lock); returns the lines
+    claimed. The one function here that runs statements: which files to re-read is data."""
+    with wh.transaction():
+        known = claim_sql(load_id, land, wh.engine)[0]
+        wh.execute(known)
+        suspects = [r[0] for r in wh.query(suspect_files_sql())]
+        for sql in claim_sql(load_id, land, wh.engine, suspect_files=suspects)[1:]:
+            wh.execute(sql)
+    return int(wh.scalar(f"SELECT COUNT(*) FROM {RAW.name} WHERE load_id = ?", [load_id]) or 0)
 
 
 def setup_sql(land: SnowflakeLanding) -> list[str]:
     """The loading objects, in creation order (tables first: warehouse.schema.create_table_sql)."""
-    return [file_format_sql(land), stage_sql(land), pipe_sql(land)]
+    return [file_format_sql(land), bytes_format_sql(land), stage_sql(land), pipe_sql(land)]

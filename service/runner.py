@@ -27,7 +27,14 @@ class Abandoned(BaseException):
     """Raised in a job's process by SIGTERM: stop now, roll back."""
 
 
+_abandoning = False
+
+
 def _abandon(signum: int, frame: Any) -> None:
+    # DuckDB checks for signals while a statement runs: it interrupts the statement and raises its
+    # own RuntimeError("Query interrupted") in place of this exception. The flag tells the two apart.
+    global _abandoning
+    _abandoning = True
     raise Abandoned()
 
 
@@ -96,7 +103,10 @@ def run_job(name: str, meta: dict[str, Any]) -> dict[str, Any]:
     except Abandoned:
         run.update(outcome="abandoned", error="stopped by SIGTERM: the step was rolled back")
     except Exception as exc:  # every failure is recorded and reported to the daemon, which retries it
-        run.update(outcome="failed", error=error_text(exc))
+        if _abandoning:  # SIGTERM arrived inside a SQL statement, which the database interrupted
+            run.update(outcome="abandoned", error="stopped by SIGTERM inside a statement: the step was rolled back")
+        else:
+            run.update(outcome="failed", error=error_text(exc))
     run.update(finished_at=clock.now(), seconds=round(time.monotonic() - t0, 3))
     run["recorded"] = False
     if wh is not None and run["outcome"] != "abandoned":

@@ -28,14 +28,24 @@ from config import Settings
 from contracts.registry import Registry, load_registry
 from pipeline.landing import Landing, LandingFile
 from pipeline.load import load
-from pipeline.snowflake_cli import EXAMPLE_LOAD_ID, Statement, StatementRecorder, What, register, run_statements
+from pipeline.snowflake_cli import (
+    EXAMPLE_LOAD_ID,
+    EXAMPLE_SUSPECT_FILE,
+    Statement,
+    StatementRecorder,
+    What,
+    register,
+    run_statements,
+)
 from pipeline.snowflake_load import (
     SnowflakeLanding,
+    bytes_format_sql,
     claim_sql,
     copy_columns,
     copy_history_sql,
     copy_sql,
     file_format_sql,
+    paths_pattern,
     pipe_sql,
     pipe_status_sql,
     refresh_pipe_sql,
@@ -81,13 +91,13 @@ def rendered() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {f"ddl_{t.name}": [create_table_sql(t, E)] for t in TABLES}
     out |= {
         "session": session_sql(),
-        "file_format": [file_format_sql(LAND)],
+        "file_format": [file_format_sql(LAND), bytes_format_sql(LAND)],
         "stage": [stage_sql(LAND)],
         "copy": [copy_sql(LAND)],
         "copy_backfill": [copy_sql(LAND, files=["platform=web/dt=2026-11-25/hour=17/a.jsonl.gz"], force=True)],
         "pipe": [pipe_sql(LAND)],
         "unclaimed": [unclaimed_sql()],
-        "claim": claim_sql(EXAMPLE_LOAD_ID, LAND),
+        "claim": claim_sql(EXAMPLE_LOAD_ID, LAND, suspect_files=[EXAMPLE_SUSPECT_FILE]),
         "copy_history": [copy_history_sql(LAND)],
         "validate": [validate_sql(LAND)],
         "validate_pipe": [validate_pipe_sql(LAND)],
@@ -146,6 +156,18 @@ def test_snowflake_literals_keep_regex_backslashes() -> None:
     pattern = r'"received_at"\s*:\s*"([^"\\]*)"\s*\}\s*$'
     parsed = sqlglot.parse_one(f"SELECT {E.regexp_extract('x', pattern)}", read="snowflake")
     assert pattern in [lit.this for lit in parsed.find_all(exp.Literal) if lit.is_string]
+
+
+def test_the_utf8_check_of_the_claim_reads_only_the_suspect_files() -> None:
+    odd = "platform=ios/dt=2026-11-25/hour=17/x (1)+[2].json"
+    pattern = re.compile(paths_pattern([EXAMPLE_SUSPECT_FILE, odd]))
+    for path in (EXAMPLE_SUSPECT_FILE, odd):
+        assert pattern.match(path) and pattern.match("events/" + path), path  # stage-relative or full key
+    for other in (EXAMPLE_SUSPECT_FILE.replace(".jsonl", "xjsonl"), EXAMPLE_SUSPECT_FILE + ".bak",
+                  "platform=ios/dt=2026-11-25/hour=17/x 1+2.json", "aplatform=web/" + EXAMPLE_SUSPECT_FILE[13:]):
+        assert not pattern.match(other), other
+    assert claim_sql(EXAMPLE_LOAD_ID, LAND) == [s for s in claim_sql(EXAMPLE_LOAD_ID, LAND, suspect_files=[odd])
+                                               if "NOVA_LINE_BYTES" not in s]  # no suspect: no re-read
 
 
 def test_settings_names_are_validated_not_pasted() -> None:
@@ -213,6 +235,7 @@ def test_fakesnow_creates_every_table(snow: Any) -> None:
 
 def test_fakesnow_creates_file_format_and_stage(snow: Any) -> None:
     assert "successfully created" in snow.execute(file_format_sql(LAND)).fetchone()[0]
+    assert "successfully created" in snow.execute(bytes_format_sql(LAND)).fetchone()[0]
     assert "successfully created" in snow.execute(stage_sql(LAND)).fetchone()[0]
 
 

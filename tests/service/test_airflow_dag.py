@@ -57,12 +57,7 @@ def test_every_job_of_the_daemon_is_a_task_calling_its_command(dags: dict) -> No
     assert dags["dags"]["nova_daily"]["tasks"]["retention"]["upstream"] == ["gdpr"]
 
 
-NOT_ON_THIS_BRANCH: set[str] = set()
-
-
-@pytest.mark.parametrize("job", [pytest.param(j, id=j.name, marks=[pytest.mark.xfail(
-    strict=False, reason="command lands with its own issue's branch")] if j.name in NOT_ON_THIS_BRANCH else [])
-    for j in JOBS])
+@pytest.mark.parametrize("job", [pytest.param(j, id=j.name) for j in JOBS])
 def test_each_task_command_exists_in_the_nova_cli(job) -> None:
     from typer.main import get_command
 

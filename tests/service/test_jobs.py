@@ -7,16 +7,8 @@ import pytest
 from config.daemon import DaemonConfig
 from service.jobs import JOBS, call_step, resolve, unavailable
 
-# Built in parallel on other branches (monitor, alerts, trust): the merge removes these marks.
-NOT_ON_THIS_BRANCH: set[str] = set()
 
-
-def _maybe_xfail(name: str) -> list:
-    return [pytest.mark.xfail(strict=False, reason="module lands with its own issue's branch")] \
-        if name in NOT_ON_THIS_BRANCH else []
-
-
-@pytest.mark.parametrize("job", [pytest.param(j, id=j.name, marks=_maybe_xfail(j.name)) for j in JOBS])
+@pytest.mark.parametrize("job", [pytest.param(j, id=j.name) for j in JOBS])
 def test_every_job_resolves_and_its_command_exists(job) -> None:
     assert unavailable(job) is None
     for entry in job.steps:

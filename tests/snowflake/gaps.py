@@ -7,25 +7,35 @@ docs/snowflake.md lists them (a test checks the list). Nothing here changes the 
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from typing import Any
 
 import fakesnow.macros
+from fakesnow.conn import FakeSnowflakeConnection
 from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
 # name → (what Snowflake does, how the test session fills it)
 GAPS: dict[str, str] = {
     "IS_VARCHAR, IS_NULL_VALUE, IS_OBJECT, AS_OBJECT": "macros over json_type() of the VARIANT (JSON)",
-    "OBJECT_DELETE": "a macro per arity (1-8 keys): JSON merge patch with a null member per key",
+    "OBJECT_DELETE": "a macro per arity (1-8 keys): JSON merge patch with a null member per key; NULL on NULL",
     "TRY_TO_TIMESTAMP_TZ": "a macro: TRY_CAST(text AS TIMESTAMPTZ) (fakesnow resolves it on literals only)",
     "REGEXP_SUBSTR": "fakesnow unescapes the pattern twice ([^\"\\\\] fails): calls with a position are "
                      "rewritten to a macro over regexp_extract (NULL when no match)",
     "TRY_PARSE_JSON": "fakesnow accepts duplicate keys (TRY_CAST AS JSON); Snowflake's default is strict: "
-                      "a macro returns NULL for a line with a duplicate key in any object",
+                      "a macro over a Python function (strict_json) returns NULL for a duplicate name in any object",
     "REGEXP_REPLACE": "the same double unescaping: rewritten to a macro over regexp_replace(..., 'g')",
     "DIRECTORY(@stage)": "reads the table `_fs_directory` the Snowpipe stand-in fills (relative path, size, MD5)",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
+    "executemany": "fakesnow runs an executemany INSERT ... VALUES (?, ...) one row per statement (~25 ms "
+                   "each); the connector sends it as one multi-row INSERT: so does the test session (500 rows "
+                   "per statement). Only speed differs",
+    "FROM @stage (FILE_FORMAT => ...)": "a query of staged files through a named file format (the claim's "
+                                        "read of the bytes) reads the table `_fs_stage_bytes` the Snowpipe "
+                                        "stand-in fills: each line of each file, one character per byte",
 }
 
 # DuckDB macros, created in each database (`${catalog}`) beside fakesnow's own.
@@ -44,16 +54,21 @@ MACROS: list[str] = [
     # narrower than Snowflake's AUTO: the timestamp rules are issue 18's (docs/pipeline.md).
     "CREATE OR REPLACE MACRO ${catalog}.try_to_timestamp_tz(t) AS TRY_CAST(t AS TIMESTAMPTZ)",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_substr(s, p, g) AS NULLIF(regexp_extract(s, p, g), '')",
-    "CREATE OR REPLACE MACRO ${catalog}.nova_try_parse_json(t) AS CASE WHEN json_valid(t) AND "
-    "(SELECT COUNT(*) - COUNT(DISTINCT fullkey) FROM json_tree(CASE WHEN json_valid(t) THEN t ELSE '{}' END)) = 0 "
-    "THEN CAST(t AS JSON) END",
+    # nova_strict_json: a Python function of the session (install()); a walk of every line with
+    # json_tree in a macro cost seconds per claim (a correlated subquery per TRY_PARSE_JSON call).
+    "CREATE OR REPLACE MACRO ${catalog}.nova_try_parse_json(t) AS "
+    "CASE WHEN nova_strict_json(t) THEN CAST(t AS JSON) END",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_stage_bytes (file_path VARCHAR, line_number BIGINT, "
+    "line_bytes VARCHAR)",
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_directory (relative_path VARCHAR, size BIGINT, md5 VARCHAR, "
     "etag VARCHAR, last_modified TIMESTAMPTZ)",
     # Variadic in Snowflake: one overload per arity used (the personal-data keys).
+    # NULL in, NULL out, as every Snowflake function (json_merge_patch would return the patch itself).
     "CREATE OR REPLACE MACRO ${catalog}.object_delete" + ", ".join(
-        "(v, " + ", ".join(f"k{i}" for i in range(n)) + ") AS json_merge_patch(CAST(v AS JSON), json_object("
-        + ", ".join(f"CAST(k{i} AS VARCHAR), NULL" for i in range(n)) + "))" for n in range(1, 9)),
+        "(v, " + ", ".join(f"k{i}" for i in range(n)) + ") AS CASE WHEN v IS NOT NULL THEN "
+        "json_merge_patch(CAST(v AS JSON), json_object("
+        + ", ".join(f"CAST(k{i} AS VARCHAR), NULL" for i in range(n)) + ")) END" for n in range(1, 9)),
 ]
 
 
@@ -70,6 +85,17 @@ def _directory(node: exp.Expr) -> exp.Expr:
         return exp.to_table("MAIN._FS_DIRECTORY")
     if isinstance(node, exp.Table) and isinstance(node.this, exp.DirectoryStage):
         return exp.to_table("MAIN._FS_DIRECTORY").as_(node.alias) if node.alias else exp.to_table("MAIN._FS_DIRECTORY")
+    return node
+
+
+def _stage_bytes(node: exp.Expr) -> exp.Expr:
+    # fakesnow reads no stage through a named file format: the select of the claim's UTF-8 check
+    # becomes one over the stand-in's lines (already the landing-relative path and row number).
+    if isinstance(node, exp.Select):
+        src = node.args.get("from") or node.args.get("from_")
+        table = src.this if src is not None else None
+        if isinstance(table, exp.Table) and table.args.get("format") is not None:
+            return exp.select("file_path", "line_number", "line_bytes").from_("MAIN._FS_STAGE_BYTES")
     return node
 
 
@@ -100,8 +126,26 @@ def _try_parse_json(node: exp.Expr) -> exp.Expr:
 
 
 REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [
-    _copy_history, _directory, _regexp_substr, _regexp_replace, _try_parse_json]
+    _copy_history, _directory, _stage_bytes, _regexp_substr, _regexp_replace, _try_parse_json]
 _installed = False
+
+
+def _no_repeated_name(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) < len(pairs):
+        raise ValueError("a name repeated in one object")
+    return dict(pairs)
+
+
+def strict_json(text: str | None) -> bool | None:
+    """One JSON value whose objects repeat no (decoded) name: what Snowflake's TRY_PARSE_JSON
+    accepts by default."""
+    if text is None:
+        return None
+    try:
+        json.loads(text, object_pairs_hook=_no_repeated_name)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def install() -> None:
@@ -116,6 +160,19 @@ def install() -> None:
         return creation_sql(catalog) + "".join(m.replace("${catalog}", catalog) + ";\n" for m in MACROS)
 
     fakesnow.macros.creation_sql = with_gaps
+    connect = FakeSnowflakeConnection.__init__
+
+    def with_functions(self: FakeSnowflakeConnection, duck_conn: Any, *args: Any, **kwargs: Any) -> None:
+        # Registered on the DuckDB instance (every cursor of it sees it), before the macros use it.
+        try:
+            duck_conn.create_function("nova_strict_json", strict_json, ["VARCHAR"], "BOOLEAN",
+                                      null_handling="special")
+        except Exception as exc:  # the instance has it already
+            if "already" not in str(exc).lower():
+                raise
+        connect(self, duck_conn, *args, **kwargs)
+
+    FakeSnowflakeConnection.__init__ = with_functions  # type: ignore[method-assign]
     transform = FakeSnowflakeCursor._transform
 
     def rewrite_first(self: FakeSnowflakeCursor, expression: exp.Expr, params: object) -> exp.Expr:
@@ -124,3 +181,22 @@ def install() -> None:
         return transform(self, expression, params)
 
     FakeSnowflakeCursor._transform = rewrite_first  # type: ignore[method-assign]
+    one_by_one = FakeSnowflakeCursor.executemany
+
+    def as_the_connector(self: FakeSnowflakeCursor, command: str, seqparams: Any, **kwargs: Any) -> Any:
+        # The connector sends an executemany INSERT ... VALUES (?, ..., NULL) as one multi-row INSERT;
+        # fakesnow runs (and transpiles) one statement per row, ~25 ms each: the catalog's 1,200
+        # lookup keys took 10 s. The same rows, in statements of 500.
+        rows = list(seqparams) if not isinstance(seqparams, dict) else []
+        m = _VALUES.match(command)
+        if not m or len(rows) < 2:
+            return one_by_one(self, command, seqparams, **kwargs)
+        for i in range(0, len(rows), 500):
+            chunk = rows[i:i + 500]
+            self.execute(m.group(1) + ", ".join([m.group(2)] * len(chunk)), [v for r in chunk for v in r])
+        return self
+
+    FakeSnowflakeCursor.executemany = as_the_connector  # type: ignore[method-assign]
+
+
+_VALUES = re.compile(r"^(\s*INSERT\s+INTO\s+[^;]*?\bVALUES\s*)(\([^()']*\?[^()']*\))\s*$", re.I | re.S)

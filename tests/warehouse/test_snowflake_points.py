@@ -64,3 +64,15 @@ def test_a_ledger_size_missing_from_copy_history_does_not_stop_the_landing_scan(
                [dt.datetime(2026, 11, 25)])
     files = _candidates(wh, Landing(str(landing)), {})
     assert [f.rel_path for f in files] == ["platform=web/dt=2026-11-25/hour=17/a.jsonl"]  # read, not trusted
+
+
+def test_duckdb_finds_a_duplicate_key_written_with_an_escape_as_snowflake_does() -> None:
+    """Point 8 (parity corpus): names compare decoded, so `"sourc\\u0065"` repeats `"source"`;
+    Snowflake's strict TRY_PARSE_JSON refuses the line, and so does DuckDB in the objects it reads."""
+    con, e = duckdb.connect(), DuckDBEngine()
+    lines = {r'{"p":{"source":"a","sourc\u0065":"b"}}': True, r'{"k\u00e9y":1,"kéy":2}': True,
+             r'{"source":"a","source":"b"}': True, r'{"a":"x\\y","b":"\u00e9"}': False,
+             r'{"k\u00e9y":1,"key":2}': False, '{"a":{"a":1}}': False}
+    for text, strict_refuses in lines.items():  # `p` is an object the contract reads from
+        sql = f"SELECT {e.json_not_strict('$1', ['p.source'])}"
+        assert con.execute(sql, [text]).fetchone()[0] is strict_refuses, text
