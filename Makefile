@@ -67,13 +67,13 @@ browser:
 
 test: install faketime browser airflow-env dbt-env
 	$(BIN)/ruff check .
-	NOVA_REQUIRE_DBT=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	NOVA_REQUIRE_DBT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 	$(MAKE) --no-print-directory test-clock
 
 # No result may depend on the day the suite runs: the tests that read "now" (the CLI end to end,
 # deadlines, retention, freshness, the detector, incidents) run again with the machine's clock a year and a
 # month ahead and behind (libfaketime shifts every clock call of the process, DuckDB's included).
-CLOCK_TESTS ?= tests/e2e/test_gdpr_cli.py tests/e2e/test_validate_cli.py tests/e2e/test_cli_errors.py \
+CLOCK_TESTS ?= tests/e2e/test_gdpr_cli.py tests/e2e/test_validate_cli.py \
 	tests/e2e/test_pipeline_cli.py tests/pipeline/test_gdpr.py tests/pipeline/test_retention.py \
 	tests/monitors/test_anomaly.py tests/monitors/test_round.py tests/service/test_status.py tests/alerts/test_incidents.py
 test-clock: install faketime

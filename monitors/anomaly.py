@@ -38,13 +38,16 @@ from monitors.detector import (
     episodes,
 )
 from monitors.series import METRIC, record_series
+from monitors.store import put_metrics
 from warehouse import clock
+from warehouse.results import RESULT_COLUMNS, ResultRow, insert_check_results
 from warehouse.session import Warehouse
 
 CHECK_NAME = "volume_anomaly"
 SOURCE = "detector"
 RESIDUAL_WARMUP = dt.timedelta(days=8)  # the scale needs a week of judged residuals before reporting
 DELAY_PROBS = tuple(np.round(np.linspace(0.0, 1.0, 41), 3))  # the arrival CDF kept as 41 quantiles
+DELAY_METRIC = "detector.arrival_delay_seconds"  # its quantiles, scope `p=<prob>`, per day (the gate reads them)
 
 
 def arrival_delays(wh: Warehouse, cfg: DetectorConfig, horizon: dt.datetime) -> np.ndarray:
@@ -161,7 +164,7 @@ def detect_volume_anomalies(wh: Warehouse, reg: Any = None, *, settings: Setting
             for b, e, (lo, hi) in det.forecast(s.key, cfg.forecast_buckets):
                 exp_rows.append((s.key, b, B, None, e.expected, lo, hi, e.confidence, None, None, None, None, None,
                                  False, now))
-    _store(wh, exp_rows, results, B)
+    _store(wh, exp_rows, results, B, delay_rows(delays, horizon))
     return results
 
 
@@ -221,14 +224,31 @@ def _result(run_id: str, scope: str, outcome: str, js: Sequence[Judgement] | Non
         "blocking": False, "detail": json.dumps(detail, sort_keys=True), "checked_at": now}
 
 
-RESULT_COLUMNS = ("result_id", "run_id", "check_name", "source", "scope_type", "scope", "batch_id", "platform",
-                  "feature_id", "value", "threshold", "normal", "outcome", "blocking", "detail", "checked_at")
 EXPECTATION_COLUMNS = ("scope", "bucket_start", "bucket_seconds", "value", "expected", "lower", "upper", "confidence",
                        "score", "p_value", "direction", "anomalous", "episode_start", "judged", "computed_at")
 
 
-def _store(wh: Warehouse, exp_rows: list[tuple[Any, ...]], results: list[dict[str, Any]], seconds: int) -> None:
+def delay_rows(delays: np.ndarray, horizon: dt.datetime) -> list[tuple[str, str, dt.datetime, int, float]]:
+    """The round's arrival-delay quantiles as metric_history rows (one set per day, the latest round's),
+    which the gate's volume check converts the expectations to arrival time with."""
+    day = horizon.replace(hour=0, minute=0, second=0, microsecond=0)
+    if len(delays) != len(DELAY_PROBS):
+        return []
+    return [(DELAY_METRIC, f"p={p:.3f}", day, 86_400, float(v)) for p, v in zip(DELAY_PROBS, delays, strict=True)]
+
+
+def stored_delays(wh: Warehouse) -> np.ndarray:
+    """The arrival-delay quantiles (seconds) of the detector's latest day; empty before its first round."""
+    rows = wh.query("SELECT scope, value FROM metric_history WHERE metric = ? AND bucket_seconds = 86400 AND "
+                    "bucket_start = (SELECT MAX(bucket_start) FROM metric_history WHERE metric = ?)",
+                    [DELAY_METRIC, DELAY_METRIC])
+    return np.array([v for _, v in sorted((float(scope[2:]), float(v)) for scope, v in rows)])
+
+
+def _store(wh: Warehouse, exp_rows: list[tuple[Any, ...]], results: list[dict[str, Any]], seconds: int,
+           delays: list[tuple[str, str, dt.datetime, int, float]]) -> None:
     with wh.transaction():
+        put_metrics(wh, delays)
         if exp_rows:
             # Each series' rows cover one contiguous range of buckets: replace exactly that range.
             ranges: dict[str, tuple[dt.datetime, dt.datetime]] = {}
@@ -239,7 +259,7 @@ def _store(wh: Warehouse, exp_rows: list[tuple[Any, ...]], results: list[dict[st
                 "DELETE FROM volume_expectations WHERE scope = ? AND bucket_seconds = ? AND bucket_start >= ? "
                 "AND bucket_start <= ?", [(scope, seconds, lo, hi) for scope, (lo, hi) in sorted(ranges.items())])
             wh.insert_rows("volume_expectations", EXPECTATION_COLUMNS, exp_rows)
-        wh.insert_rows("check_results", RESULT_COLUMNS, [tuple(r[c] for c in RESULT_COLUMNS) for r in results])
+        insert_check_results(wh, [ResultRow(**{c: r[c] for c in RESULT_COLUMNS}) for r in results])
 
 
 def volume_expectation(wh: Warehouse, platform: str, hour: dt.datetime,

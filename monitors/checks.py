@@ -75,8 +75,9 @@ RULES: tuple[GateRule, ...] = (
     GateRule("drift_shift", "drift_median", "", Comparison.deviates, 600.0, 0.0, 600.0, 100, False, "drift",
              "median client clock offset (seconds) moved away from the scope's normal median"),
     GateRule("volume", "valid", "", Comparison.outside, 0.0, 0.0, 0.0, 0, False, "volume",
-             "valid lines against the expectation for the hours the batch covers "
-             "(volume_expectation: the same hour's median of the last 7 days, / and x volume_factor)"),
+             "new events (valid lines minus duplicates) against the seasonal detector's expectation for the "
+             "hours the batch's arrivals cover; where it has none, valid lines against the simple bound "
+             "(the same hour's median of the last 7 days, / and x volume_factor)"),
 )
 RULES_BY_NAME = {r.name: r for r in RULES}
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from warehouse import clock
+from warehouse.results import ResultRow, insert_check_results, insert_rows
 from warehouse.session import Warehouse
 
 SOURCES = ("gate", "table", "soda", "pandera")
@@ -53,23 +54,10 @@ def new_run_id(prefix: str) -> str:
 
 def store_results(wh: Warehouse, run_id: str, results: Sequence[CheckResult]) -> None:
     now = clock.now()
-    rows = [(f"{run_id}/{i}", run_id, r.check, r.source, r.scope_type or r.scope.split("=", 1)[0], r.scope,
-             r.batch_id, r.platform, r.feature_id, _num(r.value), _num(r.threshold), _num(r.normal), r.outcome,
-             r.blocking, json.dumps(r.detail, default=str) if r.detail else None, now)
-            for i, r in enumerate(results)]
-    insert_rows(wh, "check_results", ("result_id", "run_id", "check_name", "source", "scope_type", "scope",
-                                      "batch_id", "platform", "feature_id", "value", "threshold", "normal",
-                                      "outcome", "blocking", "detail", "checked_at"), rows)
-
-
-def insert_rows(wh: Warehouse, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-                chunk: int = 400) -> None:
-    """Rows in multi-row INSERT statements (a DBAPI executemany sends one statement per row)."""
-    marks = "(" + ", ".join("?" for _ in columns) + ")"
-    for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
-        wh.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(marks for _ in part),
-                   [v for row in part for v in row])
+    insert_check_results(wh, [ResultRow(
+        f"{run_id}/{i}", run_id, r.check, r.source, r.scope_type or r.scope.split("=", 1)[0], r.scope, r.batch_id,
+        r.platform, r.feature_id, _num(r.value), _num(r.threshold), _num(r.normal), r.outcome, r.blocking,
+        json.dumps(r.detail, default=str) if r.detail else None, now) for i, r in enumerate(results)])
 
 
 def _num(v: float | None) -> float | None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse import clock
+from warehouse.results import ResultRow, insert_check_results
 from warehouse.schema import NO_PLATFORM
 from warehouse.session import Warehouse
 
@@ -46,15 +47,14 @@ def record(wh: Warehouse, failures: Sequence[StepFailure], *, run_id: str | None
         return
     now = clock.now()
     run_id = run_id or f"{failures[0].step}-{now:%Y%m%dT%H%M%S%f}"
+    rows = []
+    for f in failures:
+        detail = {"step": f.step, "error": f.error, "lines": f.lines[:SAMPLE_LINES], "line_count": f.line_count}
+        if f.scope:
+            detail["scope"] = f.scope
+        rows.append(ResultRow(
+            uuid.uuid4().hex, run_id, f.check_name, SOURCE, "batch" if f.batch_id else f.step,
+            f.batch_id or f.scope or "", f.batch_id, f.platform, None, float(f.line_count), 0.0, None, "failed",
+            False, json.dumps(detail, ensure_ascii=False), now))
     with wh.transaction():
-        for f in failures:
-            detail = {"step": f.step, "error": f.error, "lines": f.lines[:SAMPLE_LINES], "line_count": f.line_count}
-            if f.scope:
-                detail["scope"] = f.scope
-            wh.execute(
-                "INSERT INTO check_results (result_id, run_id, check_name, source, scope_type, scope, batch_id, "
-                "platform, feature_id, value, threshold, normal, outcome, blocking, detail, checked_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, NULL, 'failed', FALSE, ?, ?)",
-                [uuid.uuid4().hex, run_id, f.check_name, SOURCE, "batch" if f.batch_id else f.step,
-                 f.batch_id or f.scope or "", f.batch_id, f.platform, float(f.line_count),
-                 json.dumps(detail, ensure_ascii=False), now])
+        insert_check_results(wh, rows)

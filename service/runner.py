@@ -18,6 +18,7 @@ from config import get_settings
 from nova.errors import NovaError
 from service.jobs import JOBS_BY_NAME, StepContext, call_step, summarize
 from warehouse import clock
+from warehouse.results import ResultRow, insert_check_results
 from warehouse.session import open_warehouse
 
 FAILED = ("failed", "timeout", "killed")
@@ -132,12 +133,10 @@ def record(wh: Any, run: dict[str, Any]) -> None:
         failed = run["outcome"] in FAILED
         if failed or (run["outcome"] == "ok" and run.get("previous_failures")):
             detail = {k: run.get(k) for k in ("job", "outcome", "error", "attempt", "command")}
-            wh.execute(
-                "INSERT INTO check_results (result_id, run_id, check_name, source, scope_type, scope, value, "
-                "threshold, normal, outcome, blocking, detail, checked_at) "
-                "VALUES (?, ?, 'service_job_failed', 'service', 'job', ?, ?, 0, 0, ?, false, ?, ?)",
-                [run["run_id"], run["run_id"], run["job"], run["attempt"] if failed else 0,
-                 "failed" if failed else "passed", json.dumps(detail, default=str), run["finished_at"]])
+            insert_check_results(wh, [ResultRow(
+                run["run_id"], run["run_id"], "service_job_failed", "service", "job", run["job"], None, None, None,
+                run["attempt"] if failed else 0, 0, 0, "failed" if failed else "passed", False,
+                json.dumps(detail, default=str), run["finished_at"])])
 
 
 def record_run(run: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ rendered for Snowflake); pandera invariants on the touched partitions."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -161,6 +162,11 @@ def test_soda_renders_for_snowflake(registry: Any) -> None:
     assert ds == {"type": "snowflake", "name": "nova", "connection": {
         "account": "acme-eu1", "user": "nova_svc", "password": "${env.NOVA_SNOWFLAKE_PASSWORD}",
         "database": "NOVA", "warehouse": "NOVA_WH", "role": "NOVA_RW", "session_parameters": {"TIMEZONE": "UTC"}}}
+    # The connection settings nova itself uses (PrivateLink, a proxy, a test server) reach Soda's connector too.
+    via = yaml.safe_load(snowflake_data_source_yaml("snowflake://nova_svc@acme-eu1/NOVA/USAGE", SimpleNamespace(
+        snowflake_host="acme.privatelink.snowflakecomputing.com", snowflake_port=8443, snowflake_protocol=None)))
+    assert (via["connection"]["host"], via["connection"]["port"]) == ("acme.privatelink.snowflakecomputing.com", 8443)
+    assert "protocol" not in via["connection"]
     doc = yaml.safe_load(contract_yaml(TABLES[0], registry, SnowflakeEngine(), "USAGE", 6))
     assert doc["dataset"] == "nova/USAGE/FCT_FEATURE_EVENTS" and doc["filter"] == "EVENT_DATE >= '${var.since}'"
     assert {c["name"] for c in doc["columns"]} >= {"EVENT_ID", "USER_ID", "FEATURE_ID"}

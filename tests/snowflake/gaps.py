@@ -28,6 +28,10 @@ GAPS: dict[str, str] = {
                       "a macro over a Python function (strict_json) returns NULL for a duplicate name in any object",
     "REGEXP_REPLACE": "the same double unescaping: rewritten to a macro over regexp_replace(..., 'g')",
     "DIRECTORY(@stage)": "reads the table `_fs_directory` the Snowpipe stand-in fills (relative path, size, MD5)",
+    "CURRENT_WAREHOUSE": "a macro returning NULL (fakesnow has no warehouses; Snowflake returns NULL for a "
+                         "session without one): Soda asks for it before each contract",
+    "NULL timestamps in results": "fakesnow's server encodes a NULL TIMESTAMP as epoch 0 (1970-01-01): the "
+                                  "result's timestamp struct keeps the null (MAX over no row is NULL again)",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
     "executemany": "fakesnow runs an executemany INSERT ... VALUES (?, ...) one row per statement (~25 ms "
@@ -59,6 +63,7 @@ MACROS: list[str] = [
     "CREATE OR REPLACE MACRO ${catalog}.nova_try_parse_json(t) AS "
     "CASE WHEN nova_strict_json(t) THEN CAST(t AS JSON) END",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    "CREATE OR REPLACE MACRO ${catalog}.current_warehouse() AS CAST(NULL AS VARCHAR)",
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_stage_bytes (file_path VARCHAR, line_number BIGINT, "
     "line_bytes VARCHAR)",
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_directory (relative_path VARCHAR, size BIGINT, md5 VARCHAR, "
@@ -125,6 +130,27 @@ def _try_parse_json(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _null_safe_timestamps() -> None:
+    """fakesnow.arrow.timestamp_to_sf_struct builds the (epoch, fraction) struct without the null mask,
+    so a NULL timestamp reaches the connector as 1970-01-01; the same struct, nulls kept."""
+    import fakesnow.arrow as fa
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = fa.timestamp_to_sf_struct
+
+    def with_nulls(ts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        if isinstance(ts, pa.ChunkedArray):
+            ts = ts.combine_chunks()
+        if not ts.null_count:
+            return plain(ts)
+        out = plain(pc.fill_null(ts, pa.scalar(0, type=ts.type)))
+        return pa.StructArray.from_arrays([out.field(i) for i in range(out.type.num_fields)],
+                                          fields=list(out.type), mask=ts.is_null())
+
+    fa.timestamp_to_sf_struct = with_nulls
+
+
 REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [
     _copy_history, _directory, _stage_bytes, _regexp_substr, _regexp_replace, _try_parse_json]
 _installed = False
@@ -160,6 +186,7 @@ def install() -> None:
         return creation_sql(catalog) + "".join(m.replace("${catalog}", catalog) + ";\n" for m in MACROS)
 
     fakesnow.macros.creation_sql = with_gaps
+    _null_safe_timestamps()
     connect = FakeSnowflakeConnection.__init__
 
     def with_functions(self: FakeSnowflakeConnection, duck_conn: Any, *args: Any, **kwargs: Any) -> None:

@@ -15,12 +15,16 @@ from tests.conftest import write_landing
 from tests.pipeline.helpers import android, backend, ios, web
 from tests.snowflake.conftest import nova
 from tests.snowflake.snowpipe import snowpipe
+from warehouse.session import open_warehouse
 
 
 def test_the_production_commands_on_snowflake(sf: Any, sf_env: dict[str, str], tmp_path: Path) -> None:
     land = tmp_path / "landing"
     write_landing(land, "web", "a.jsonl", [web("m1"), web("m2", userId="u_gone"), web("m1"), "{not json"])
-    write_landing(land, "ios", "b.jsonl", [ios("I1")])
+    # The same day as the other lines (the helper's iOS line is a year older): the monitor's detector
+    # would otherwise write a year of empty hourly buckets row by row to the test server.
+    write_landing(land, "ios", "b.jsonl", [ios("I1", ts=1795626000123, sent_ts=1795626002000,
+                                               received_at="2026-11-25T17:00:02.350Z")])
     write_landing(land, "android", "c.jsonl", [android("a1")])
     write_landing(land, "backend", "d.jsonl", [backend("b1")])
     assert snowpipe(sf, land) == 7
@@ -44,6 +48,28 @@ def test_the_production_commands_on_snowflake(sf: Any, sf_env: dict[str, str], t
     status = json.loads(nova("gdpr", "status", "--json", env=sf_env).stdout)
     assert status[0]["status"] == "pending"  # point 1: gdpr commands read Snowflake's upper-case columns
     assert "free" in nova("lock", "show", env=sf_env).stdout
+
+    # `nova monitor` runs the generated Soda contracts on Snowflake (Soda's own connection to the server):
+    # a model bug, a curated event without a user, is caught beside our checks and stored with them.
+    with open_warehouse() as w:
+        w.execute("INSERT INTO fct_feature_events (event_id, event_ts, event_date, received_at, platform, feature_id, "
+                  "user_id, workspace_id) VALUES ('bug1', '2026-11-25 17:30:00', '2026-11-25', '2026-11-25 17:30:05', "
+                  "'web', 'editor', NULL, 'ws_001')")
+    mon = nova("monitor", "--json", env=sf_env, ok=False)
+    assert mon.returncode == 1, mon.stderr
+    soda = {(c["scope"], c["check"]): c for c in json.loads(mon.stdout)["checks"] if c["source"] == "soda"}
+    fct = "table=fct_feature_events"
+    assert soda[(fct, "soda_missing_user_id")]["outcome"] == "failed", soda
+    assert {k[1]: v["outcome"] for k, v in soda.items() if k[0] == fct and k[1] != "soda_missing_user_id"} == {
+        "soda_missing_event_id": "passed", "soda_missing_workspace_id": "passed", "soda_missing_feature_id": "passed",
+        "soda_missing_event_ts": "passed", "soda_duplicate_event_id": "passed", "soda_invalid_feature_id": "passed",
+        "soda_invalid_platform": "passed", "soda_row_count": "passed", "soda_freshness": "passed"}, soda
+    assert soda[("table=feature_usage_daily", "soda_row_count")]["outcome"] == "passed", soda
+    stored = json.loads(nova("query", "SELECT check_name, outcome FROM check_results WHERE source = 'soda' "
+                             "AND outcome = 'failed'", "--format", "json", env=sf_env).stdout)
+    # Snowflake names unquoted result columns in upper case.
+    assert [{k.lower(): v for k, v in r.items()} for r in stored] == [
+        {"check_name": "soda_missing_user_id", "outcome": "failed"}], stored
 
 
 # Not diagnosed before the deadline: on fakesnow 0.12 `nova gdpr process` stops answering
