@@ -5,12 +5,15 @@ id itself (a hash cannot be searched for in raw text), so it waits in `gdpr_pend
 separate transient table whose row is deleted when the request completes: after completion the
 id exists nowhere in the warehouse. See docs/gdpr.md for the flow and the 30-day argument.
 
-Processing one request (each step idempotent, so a crash anywhere is repaired by re-running):
-1. landing: files holding the id are rewritten without those lines (pipeline.gdpr_landing);
-2. one transaction deletes the user's lines from raw to staged and marks their curated
-   partitions dirty (pending_changes), with per-load counts in `erasure_counts`;
+Every pending request is processed together (up to gdpr_search.MAX_IDS per pass: one scan of
+each table for N users, not N scans; each step idempotent, so a crash anywhere is repaired by
+re-running):
+1. landing: files holding one of the ids are rewritten without those lines (pipeline.gdpr_landing);
+2. one transaction deletes the users' lines from raw to staged and marks their curated
+   partitions dirty (pending_changes), with per-load, per-request counts in `erasure_counts`;
 3. curate recomputes the dirty partitions ("as if the lines never arrived");
-4. one transaction checks that no column of any table still holds the id, then completes.
+4. one transaction checks that no personal column still holds an id, then completes each
+   request whose id is gone (one that is not stays pending, named in the result).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from config import Settings
 from contracts.registry import Registry
 from nova.errors import Exit, NovaError
 from pipeline.gdpr_landing import erase_from_landing
+from pipeline.gdpr_search import IDS, MAX_IDS, fill_ids, in_ids, residues, token_match, token_pattern, token_sql
 from pipeline.landing import Landing
 from warehouse import clock
 from warehouse.crashpoint import crash_point
@@ -46,8 +50,9 @@ GDPR_TABLES: tuple[Table, ...] = (
           doc="The user id in clear, only until its request completes (processing must search for it)."),
 )
 KEY = "(load_id, file_path, line_number)"
-LINES = "_nova_gdpr_lines"
+LINES = "_nova_gdpr_lines"  # temp: the lines to erase, each with the `ord` of the request it counts for
 IN_LINES = f"{KEY} IN (SELECT load_id, file_path, line_number FROM {LINES})"
+ON_LINE = "l.load_id = t.load_id AND l.file_path = t.file_path AND l.line_number = t.line_number"
 REMOVED = "_nova_gdpr_removed"
 EVENT_COLS = ", ".join(c for c, _ in EVENT_COLUMNS)
 # Tables step 2 empties line by line; every other table with a user_id column is curated (recomputed).
@@ -65,18 +70,6 @@ def user_hash(user_id: str, settings: Settings) -> str:
     cannot be recovered by hashing a list of candidate ids without the key."""
     key = settings.gdpr_hash_key.get_secret_value().encode()
     return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()
-
-
-_META = set(r"\.^$|?*+()[]{}")
-
-
-def token_pattern(user_id: str) -> str:
-    """The id as a whole JSON string token: `"u_1"` but not `"u_12"`; also inside an escaped JSON
-    string (`\\"u_1\\"`) and at the end of a truncated line (`..."u_1`). Only backslash-escaped
-    metacharacters are used, the syntax RE2 (DuckDB), POSIX ERE (Snowflake) and Python agree on."""
-    forms = dict.fromkeys(json.dumps(user_id, ensure_ascii=a)[1:-1] for a in (False, True))
-    body = "|".join("".join("\\" + c if c in _META else c for c in f) for f in forms)
-    return f'"({body})(\\\\?"|$)'
 
 
 def redact(text: str | None, user_id: str) -> str | None:
@@ -167,100 +160,112 @@ def _tables_with_column(wh: Warehouse, column: str) -> list[str]:
 
 
 def residue(wh: Warehouse, user_id: str, *, exclude: tuple[str, ...] = ("gdpr_pending_ids",)) -> dict[str, int]:
-    """Every text or JSON column of every table that still holds the id (equal, or as a token):
-    an audit, a SELECT of the bad rows; empty when the erasure is complete."""
-    e = wh.engine
-    text_types, json_type = {e.t("text").upper(), "TEXT"}, e.t("json").upper()
-    cols = wh.query(
-        "SELECT lower(c.table_name), lower(c.column_name), upper(c.data_type) FROM information_schema.columns c "
-        "JOIN information_schema.tables t ON t.table_catalog = c.table_catalog "
-        "AND t.table_schema = c.table_schema AND t.table_name = c.table_name "
-        "WHERE t.table_type = 'BASE TABLE' AND t.table_catalog = current_database() "
-        "AND t.table_schema = current_schema() ORDER BY 1, 2")
-    found: dict[str, int] = {}
-    for table, column, kind in cols:
-        if table in exclude or (kind not in text_types and kind != json_type):
-            continue
-        text = e.json_as_text(column) if kind == json_type else column
-        n = wh.scalar(f"SELECT COUNT(*) FROM {table} WHERE {text} = ? OR {e.regexp_contains(text, '?')}",
-                      [user_id, token_pattern(user_id)])
-        if n:
-            found[f"{table}.{column}"] = int(n)
-    return found
+    """Every personal column (warehouse.schema `personal`) that still holds the id (equal, or as a
+    token): an audit, a SELECT of the bad rows; empty when the erasure is complete."""
+    return residues(wh, [user_id], exclude=exclude).get(user_id, {})
 
 
-def _collect_lines(wh: Warehouse, user_id: str) -> None:
-    """The raw lines to erase: text holding the id as a token (even unparseable), plus any line
-    whose parsed user_id is the id (an id sent with JSON escapes does not match the text).
-    The id and its pattern are bound parameters, never SQL text: query history keeps the text."""
-    m = wh.engine.regexp_contains("raw_line", "?")
-    pattern = token_pattern(user_id)
+def _collect_lines(wh: Warehouse, user_ids: list[str]) -> None:
+    """The raw lines to erase, one scan of each line table for every id of the pass: a line whose
+    user (read at load, or staged) is an id, or whose text holds an id as a token (a line that does
+    not parse, a mention in another user's line), tested by substrings, no regex. The few lines
+    found are matched to the ids table for the request each one counts for."""
+    own, own_p = in_ids("user_id", user_ids)
+    text, text_p = token_sql(wh.engine, "raw_line", user_ids)
+    staged = " UNION ALL ".join(
+        f"SELECT load_id, file_path, line_number, user_id AS uid, CAST(NULL AS {wh.engine.t('text')}) AS txt "
+        f"FROM {t} WHERE {own}" for t in ("stg_pending", "stg_events", "stg_duplicates"))
+    cand = (f"SELECT load_id, file_path, line_number, user_id AS uid, raw_line AS txt FROM raw_events "
+            f"WHERE {own} OR {text} UNION ALL "
+            f"SELECT load_id, file_path, line_number, user_id AS uid, raw_line AS txt FROM quarantined_events "
+            f"WHERE {own} OR {text} UNION ALL {staged}")
     wh.execute(f"DELETE FROM {LINES}")
-    wh.execute(f"INSERT INTO {LINES} SELECT load_id, file_path, line_number FROM raw_events WHERE {m} "
-               f"UNION SELECT load_id, file_path, line_number FROM quarantined_events WHERE user_id = ? OR {m} "
-               "UNION SELECT load_id, file_path, line_number FROM stg_pending WHERE user_id = ? "
-               "UNION SELECT load_id, file_path, line_number FROM stg_events WHERE user_id = ? "
-               "UNION SELECT load_id, file_path, line_number FROM stg_duplicates WHERE user_id = ?",
-               [pattern, user_id, pattern, user_id, user_id, user_id])
+    wh.execute(f"INSERT INTO {LINES} (load_id, file_path, line_number, ord, raw_line) "
+               f"SELECT c.load_id, c.file_path, c.line_number, MIN(i.ord), MAX(c.txt) FROM ({cand}) c JOIN {IDS} i "
+               f"ON c.uid = i.user_id OR {token_match(wh, 'c.txt')} GROUP BY c.load_id, c.file_path, c.line_number",
+               own_p + text_p + own_p + text_p + own_p * 3)
 
 
-def _prepare_work_tables(wh: Warehouse) -> None:
+def _prepare_work_tables(wh: Warehouse, todo: list[tuple[str, str]]) -> None:
     # DDL before the transaction: Snowflake commits an open transaction on any DDL.
     t = wh.engine.t
+    fill_ids(wh, todo)
     wh.execute(f"CREATE OR REPLACE TEMP TABLE {LINES} (load_id {t('text')}, file_path {t('text')}, "
-               f"line_number {t('int')})")
+               f"line_number {t('int')}, ord {t('int')}, raw_line {t('text')})")
     wh.execute(f"CREATE OR REPLACE TEMP TABLE {REMOVED} AS SELECT {EVENT_COLS} FROM stg_events WHERE 1 = 0")
 
 
-def _erase_rows(wh: Warehouse, req: GdprRequest, user_id: str,
-                now: dt.datetime) -> tuple[dict[str, int], dict[str, int]]:
+def _drop_work_tables(wh: Warehouse) -> None:
+    for name in (IDS, LINES, REMOVED):  # the ids in clear leave the session's tables too
+        wh.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+PerRequest = dict[int, dict[str, int]]  # ord → table → rows
+
+
+def _count_by_ord(wh: Warehouse, sql: str, params: list[Any] | None = None) -> dict[int, int]:
+    return {int(o): int(n) for o, n in wh.query(sql, params or []) if n}
+
+
+def _erase_rows(wh: Warehouse, user_ids: list[str], now: dt.datetime) -> tuple[PerRequest, dict[str, dict[str, int]]]:
     """Step 2, inside the caller's transaction: the lines leave every line-level table together,
     so reconcile still adds up; their curated partitions are marked dirty. Returns the rows
-    deleted per table, and the user's rows per curated table (curate recomputes them away)."""
-    counts: dict[str, int] = {}
-    in_lines = IN_LINES
-    _collect_lines(wh, user_id)
+    deleted per request and table, and each user's rows per curated table (curate recomputes them)."""
+    counts: PerRequest = {}
+
+    def add(table: str, by_ord: dict[int, int]) -> None:
+        for o, n in by_ord.items():
+            _add(counts.setdefault(o, {}), table, n)
+
     wh.execute("INSERT INTO erasure_counts (load_id, request_id, lines, erased_at) "
-               f"SELECT load_id, ?, COUNT(*), ? FROM raw_events WHERE {in_lines} GROUP BY load_id",
-               [req.request_id, now])
+               f"SELECT t.load_id, i.request_id, COUNT(*), ? FROM raw_events t JOIN {LINES} l ON {ON_LINE} "
+               f"JOIN (SELECT DISTINCT ord, request_id FROM {IDS}) i ON i.ord = l.ord "
+               "GROUP BY t.load_id, i.request_id", [now])
     wh.execute(f"DELETE FROM {REMOVED}")
-    wh.execute(f"INSERT INTO {REMOVED} SELECT {EVENT_COLS} FROM stg_events WHERE {in_lines}")
+    wh.execute(f"INSERT INTO {REMOVED} SELECT {EVENT_COLS} FROM stg_events WHERE {IN_LINES}")
     changes = "INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
     wh.execute(changes + f"SELECT DISTINCT event_date, workspace_id, user_id, 'removed', ? FROM {REMOVED}", [now])
-    # Curated units of the user whose events are no longer staged (older than raw retention):
+    users = f"user_id IN (SELECT user_id FROM {IDS})"
+    # Curated units of the users whose events are no longer staged (older than raw retention):
     # any curated table keyed by (event_date, workspace_id, user_id) names them.
     unit_tables = set(_tables_with_column(wh, "event_date")) & set(_tables_with_column(wh, "workspace_id"))
     for table in sorted(unit_tables & set(_tables_with_column(wh, "user_id")) - NOT_SWEPT):
         if not table.startswith("curate_work"):
             wh.execute(changes + f"SELECT DISTINCT event_date, workspace_id, user_id, 'removed', ? FROM {table} "
-                       "WHERE user_id = ?", [now, user_id])
-    _add(counts, "stg_events", wh.scalar(f"DELETE FROM stg_events WHERE {in_lines}"))
-    _add(counts, "taken_over", _take_over(wh, in_lines, now))
+                       f"WHERE {users}", [now])
+    per_table = f"SELECT l.ord, COUNT(*) FROM {{}} t JOIN {LINES} l ON {ON_LINE} GROUP BY l.ord"
+    add("stg_events", _count_by_ord(wh, per_table.format("stg_events")))
+    wh.execute(f"DELETE FROM stg_events WHERE {IN_LINES}")
+    add("taken_over", _take_over(wh, IN_LINES, now))
     for table in ("stg_duplicates", "stg_pending", "quarantined_events", "ignored_events", "raw_events"):
-        _add(counts, table, wh.scalar(f"DELETE FROM {table} WHERE {in_lines}"))
-    curated: dict[str, int] = {}
+        add(table, _count_by_ord(wh, per_table.format(table)))
+        wh.execute(f"DELETE FROM {table} WHERE {IN_LINES}")
+    curated: dict[str, dict[str, int]] = {}
     for table in _tables_with_column(wh, "user_id"):
         if table not in NOT_SWEPT:
-            _add(curated, table, wh.scalar(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", [user_id]))
+            for user_id, n in wh.query(f"SELECT user_id, COUNT(*) FROM {table} WHERE {users} GROUP BY user_id"):
+                _add(curated.setdefault(user_id, {}), table, n)
     return counts, curated
 
 
-def _take_over(wh: Warehouse, in_lines: str, now: dt.datetime) -> int:
+def _take_over(wh: Warehouse, in_lines: str, now: dt.datetime) -> dict[int, int]:
     """A removed kept copy whose event has a surviving duplicate (another user's line, rarely):
-    the best remaining copy (earliest received_at, then path, line) becomes the kept one."""
+    the best remaining copy (earliest received_at, then path, line) becomes the kept one.
+    Returns the take-overs per request (the request whose line was the removed copy)."""
     best = (f"SELECT {EVENT_COLS} FROM (SELECT d.*, ROW_NUMBER() OVER (PARTITION BY event_id "
             "ORDER BY received_at, file_path, line_number, load_id) AS rn FROM stg_duplicates d "
             f"WHERE event_id IN (SELECT event_id FROM {REMOVED}) AND NOT {in_lines} "
             "AND event_id NOT IN (SELECT event_id FROM stg_events)) c WHERE rn = 1")
-    n = int(wh.scalar(f"SELECT COUNT(*) FROM ({best}) b") or 0)
-    if n:
+    by_ord = _count_by_ord(wh, f"SELECT l.ord, COUNT(*) FROM ({best}) b JOIN {REMOVED} t ON t.event_id = b.event_id "
+                               f"JOIN {LINES} l ON {ON_LINE} GROUP BY l.ord")
+    if by_ord:
         wh.execute(f"INSERT INTO stg_events ({EVENT_COLS}) {best}")
         wh.execute(f"DELETE FROM stg_duplicates WHERE {KEY} IN (SELECT load_id, file_path, line_number FROM "
                    f"stg_events WHERE event_id IN (SELECT event_id FROM {REMOVED}))")
         wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
                    "SELECT event_date, workspace_id, user_id, 'added', ? FROM stg_events "
                    f"WHERE event_id IN (SELECT event_id FROM {REMOVED})", [now])
-    return n
+    return by_ord
 
 
 def _curate(wh: Warehouse, reg: Registry) -> Any:
@@ -280,68 +285,107 @@ class ProcessResult:
     problem: str = ""
 
 
-def process_request(wh: Warehouse, landing: Landing | None, reg: Registry, req: GdprRequest,
-                    now: dt.datetime | None = None) -> ProcessResult:
-    ensure_gdpr_schema(wh)
-    rows = wh.query("SELECT user_id FROM gdpr_pending_ids WHERE request_id = ?", [req.request_id])
-    if not rows:
-        return ProcessResult(req.request_id, req.user_hash, req.deleted, False,
-                             "the user id of this pending request is missing from gdpr_pending_ids")
-    user_id = rows[0][0]
+def _landing_step(wh: Warehouse, landing: Landing, todo: list[tuple[GdprRequest, str]],
+                  deleted: dict[str, dict[str, Any]]) -> None:
+    """Step 1 for the whole pass: the lines found in raw name the files to rewrite (by their text);
+    the token patterns find the rest (files not loaded yet, lines raw no longer holds)."""
+    texts: dict[str, dict[str, int]] = {}
+    rows = wh.query(f"SELECT file_path, raw_line, ord FROM {LINES} WHERE raw_line IS NOT NULL")
+    if wh.scalar(f"SELECT COUNT(*) FROM {LINES} WHERE raw_line IS NULL"):
+        # Found through a staged user_id only (a row loaded before raw_events.user_id existed):
+        # its text is read from raw, for the few files concerned.
+        rows += wh.query(f"SELECT t.file_path, t.raw_line, l.ord FROM raw_events t JOIN {LINES} l ON {ON_LINE} "
+                         f"WHERE l.raw_line IS NULL AND t.file_path IN (SELECT file_path FROM {LINES} "
+                         "WHERE raw_line IS NULL)")
+    for path, line, o in rows:
+        texts.setdefault(path, {}).setdefault(line, int(o))
+    wanted = [(req.request_id, token_pattern(u)) for req, u in todo]
+    erase_from_landing(wh, landing, wanted, texts, deleted, _save_deleted)
+
+
+def _process_pass(wh: Warehouse, landing: Landing | None, reg: Registry, batch: list[GdprRequest],
+                  now: dt.datetime | None) -> list[ProcessResult]:
+    marks = ", ".join("?" for _ in batch)
+    ids = dict(wh.query(f"SELECT request_id, user_id FROM gdpr_pending_ids WHERE request_id IN ({marks})",
+                        [r.request_id for r in batch]))
+    results: dict[str, ProcessResult] = {
+        r.request_id: ProcessResult(r.request_id, r.user_hash, r.deleted, False,
+                                    "the user id of this pending request is missing from gdpr_pending_ids")
+        for r in batch if r.request_id not in ids}
+    todo = [(r, ids[r.request_id]) for r in batch if r.request_id in ids]
+    if not todo:
+        return [results[r.request_id] for r in batch]
     now = now or clock.now()
-    deleted = dict(req.deleted)
-    _prepare_work_tables(wh)
+    deleted = {r.request_id: dict(r.deleted) for r, _ in todo}
+    user_ids = [u for _, u in todo]
+    _prepare_work_tables(wh, [(r.request_id, u) for r, u in todo])
+    # One search for both steps: the writer lock keeps every other step out meanwhile (rows a
+    # Snowpipe COPY adds after it are caught by the audit of step 4, and erased by the next run).
+    _collect_lines(wh, user_ids)
     if landing is not None:
-        _collect_lines(wh, user_id)
-        texts: dict[str, set[str]] = {}
-        for path, line in wh.query(f"SELECT file_path, raw_line FROM raw_events WHERE {IN_LINES}"):
-            texts.setdefault(path, set()).add(line)
-        erase_from_landing(wh, landing, req.request_id, token_pattern(user_id), texts, deleted, _save_deleted)
+        _landing_step(wh, landing, todo, deleted)
     crash_point("gdpr:after_landing")
     with wh.transaction():
-        counts, curated = _erase_rows(wh, req, user_id, now)
-        tables = deleted.setdefault("tables", {})
-        for name, n in counts.items():
-            _add(tables, name, n)
-        # The user's curated rows are counted before curate recomputes them; a re-run after a
-        # crash counts the same rows again, hence max and not a sum.
-        recomputed = deleted.setdefault("curated", {})
-        for name, n in curated.items():
-            recomputed[name] = max(recomputed.get(name, 0), n)
-        # The old identity of each rewritten file leaves the ledger with the lines (its new one
-        # was added before the file was written, so no `nova load` ever sees a new file).
-        for f in deleted.get("landing", []):
-            wh.execute("DELETE FROM load_ledger WHERE file_path = ? AND size_bytes = ? "
-                       "AND (checksum = ? OR checksum IS NULL) AND EXISTS "
-                       "(SELECT 1 FROM load_ledger n WHERE n.file_path = ? AND n.size_bytes = ? AND n.checksum = ?)",
-                       [f["path"], f["size_before"], f["checksum_before"], f["path"], f["size"], f["checksum"]])
-        _save_deleted(wh, req.request_id, deleted)
+        counts, curated = _erase_rows(wh, user_ids, now)
+        for o, (req, user_id) in enumerate(todo):
+            d = deleted[req.request_id]
+            tables = d.setdefault("tables", {})
+            for name, n in counts.get(o, {}).items():
+                _add(tables, name, n)
+            # The user's curated rows are counted before curate recomputes them; a re-run after a
+            # crash counts the same rows again, hence max and not a sum.
+            recomputed = d.setdefault("curated", {})
+            for name, n in curated.get(user_id, {}).items():
+                recomputed[name] = max(recomputed.get(name, 0), n)
+            # The old identity of each rewritten file leaves the ledger with the lines (its new one
+            # was added before the file was written, so no `nova load` ever sees a new file).
+            for f in d.get("landing", []):
+                wh.execute("DELETE FROM load_ledger WHERE file_path = ? AND size_bytes = ? "
+                           "AND (checksum = ? OR checksum IS NULL) AND EXISTS (SELECT 1 FROM load_ledger n "
+                           "WHERE n.file_path = ? AND n.size_bytes = ? AND n.checksum = ?)",
+                           [f["path"], f["size_before"], f["checksum_before"], f["path"], f["size"], f["checksum"]])
+            _save_deleted(wh, req.request_id, d)
     crash_point("gdpr:after_erase")
     _curate(wh, reg)
+    users, users_p = in_ids("user_id", user_ids)
     with wh.transaction():
-        # Whatever curate left (or a table added since) must not keep the user either.
-        left_over = wh.scalar("DELETE FROM pending_changes WHERE user_id = ?", [user_id])
-        _add(deleted.setdefault("tables", {}), "pending_changes", left_over)
+        # Whatever curate left (or a table added since) must not keep the users either.
+        left_over = dict(wh.query(f"SELECT user_id, COUNT(*) FROM pending_changes WHERE {users} GROUP BY user_id",
+                                  users_p))
+        wh.execute(f"DELETE FROM pending_changes WHERE {users}", users_p)
         for table in _tables_with_column(wh, "user_id"):
             if table not in NOT_SWEPT:
-                wh.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
-        left = residue(wh, user_id)
-        if left:
-            _save_deleted(wh, req.request_id, deleted)
-            return ProcessResult(req.request_id, req.user_hash, deleted, False,
-                                 "the id is still held by " + ", ".join(f"{k} ({v} rows)" for k, v in left.items()))
-        wh.execute("UPDATE gdpr_requests SET status = 'completed', completed_at = ?, deleted = ? "
-                   "WHERE request_id = ?", [now, json.dumps(deleted, sort_keys=True), req.request_id])
-        wh.execute("DELETE FROM gdpr_pending_ids WHERE request_id = ?", [req.request_id])
-    return ProcessResult(req.request_id, req.user_hash, deleted, True)
+                wh.execute(f"DELETE FROM {table} WHERE {users}", users_p)
+        left = residues(wh, user_ids)
+        for req, user_id in todo:
+            d = deleted[req.request_id]
+            _add(d.setdefault("tables", {}), "pending_changes", left_over.get(user_id))
+            if user_id in left:
+                _save_deleted(wh, req.request_id, d)
+                results[req.request_id] = ProcessResult(
+                    req.request_id, req.user_hash, d, False, "the id is still held by " + ", ".join(
+                        f"{k} ({v} rows)" for k, v in left[user_id].items()))
+                continue
+            wh.execute("UPDATE gdpr_requests SET status = 'completed', completed_at = ?, deleted = ? "
+                       "WHERE request_id = ?", [now, json.dumps(d, sort_keys=True), req.request_id])
+            wh.execute("DELETE FROM gdpr_pending_ids WHERE request_id = ?", [req.request_id])
+            results[req.request_id] = ProcessResult(req.request_id, req.user_hash, d, True)
+    _drop_work_tables(wh)
+    return [results[r.request_id] for r in batch]
 
 
 def process_pending(wh: Warehouse, landing: Landing | None, reg: Registry,
                     now: dt.datetime | None = None) -> list[ProcessResult]:
-    """Process every pending request, oldest first (what `nova gdpr process` and the daemon do).
-    A completed request is never processed again, so re-running is a no-op."""
+    """Process every pending request, oldest first, together: up to MAX_IDS requests share one
+    scan of each table and one read of each landing file (what `nova gdpr process` and the daemon
+    do). A completed request is never processed again, so re-running is a no-op."""
     with writer_lock(wh, "gdpr process"):
-        return [process_request(wh, landing, reg, req, now) for req in list_requests(wh, pending_only=True)]
+        ensure_gdpr_schema(wh)
+        pending = list_requests(wh, pending_only=True)
+        results: list[ProcessResult] = []
+        for start in range(0, len(pending), MAX_IDS):
+            results += _process_pass(wh, landing, reg, pending[start:start + MAX_IDS], now)
+        return results
 
 
 def summary(deleted: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.landing import FileLines, Landing, LandingFile, read_file_lines
+from pipeline.raw_identity import doc_sql, user_id_sql
 from warehouse import clock
 from warehouse.crashpoint import crash_point
 from warehouse.lock import writer_lock
@@ -185,10 +186,11 @@ def _insert_chunk(wh: Warehouse, load_id: str, chunk: list[tuple[LandingFile, Fi
         try:
             wh.execute(
                 "INSERT INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, "
-                "received_at, file_mtime, loaded_at) "
+                "received_at, file_mtime, loaded_at, user_id) "
                 f"SELECT ?, file_path, line_number, platform, raw_line, decode_error, "
-                f"{received}, file_mtime, ? "
-                f"FROM (SELECT *, {parsed} AS parsed_received FROM _nova_load_chunk) c", [load_id, now])
+                f"{received}, file_mtime, ?, {user_id_sql(e, '_nova_doc')} "
+                f"FROM (SELECT *, {parsed} AS parsed_received, {doc_sql(e)} AS _nova_doc "
+                "FROM _nova_load_chunk) c", [load_id, now])
         finally:
             con.unregister("_nova_load_chunk")
     ledger = pa.table({

@@ -22,6 +22,7 @@ from typing import Any
 from sqlglot import exp
 
 from config import Settings
+from pipeline.raw_identity import doc_sql, user_id_sql
 from warehouse.engine import Engine, SnowflakeEngine
 from warehouse.schema import TABLES_BY_NAME, batch_platform
 
@@ -184,6 +185,7 @@ def copy_columns(land: SnowflakeLanding, meta: Mapping[str, str] = METADATA) -> 
         "file_mtime": meta["mtime"],
         # Not SYSDATE(): Snowflake warns it can lag the load time inside pipes.
         "loaded_at": utc_ntz(meta["scan"]),
+        "user_id": "CAST(NULL AS VARCHAR)",  # read by the claim (TRY_PARSE_JSON is not allowed in a COPY)
     }
     if list(cols) != RAW.column_names:
         raise AssertionError(f"COPY columns {list(cols)} do not match raw_events {RAW.column_names}")
@@ -317,7 +319,7 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
        loads it again; its lines are in raw already, as `nova load` on DuckDB would skip it;
     2. when `suspect_files` (suspect_files_sql) is not empty: keep `decode_error` only where the
        bytes were not UTF-8 (utf8_check_sql); a line a client sent with U+FFFD in it stages;
-    3. stamp every unclaimed row, completing received_at exactly as the DuckDB load does;
+    3. stamp every unclaimed row, completing received_at and user_id exactly as the DuckDB load does;
     4. a ledger row per file of the batch (size and status from COPY_HISTORY, checksum left to
        Snowflake's load metadata, which keys files by path and ETag);
     5. a ledger row for each newly loaded file that produced no row (empty, or LOAD_FAILED), so
@@ -331,6 +333,11 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
     received = e.received_at_of_line("raw_line", "decode_error", "file_mtime")
     known = (f"DELETE FROM {RAW.name} WHERE load_id IS NULL AND file_path IN (SELECT h.file_path FROM ({history}) h "
              f"JOIN {LEDGER.name} l ON l.file_path = h.file_path AND l.size_bytes = h.file_size)")
+    # One parse per line in a subquery (an inline expression would parse once per path it reads).
+    users = (f"UPDATE {RAW.name} SET user_id = u.line_user FROM (SELECT file_path AS line_path, line_number AS "
+             f"line_no, {user_id_sql(e, 'doc')} AS line_user FROM (SELECT file_path, line_number, platform, "
+             f"{doc_sql(e)} AS doc FROM {RAW.name} WHERE load_id IS NULL) d) u WHERE {RAW.name}.load_id IS NULL "
+             f"AND {RAW.name}.file_path = u.line_path AND {RAW.name}.line_number = u.line_no")
     stamp = f"UPDATE {RAW.name} SET load_id = {lid}, received_at = {received} WHERE load_id IS NULL"
     per_file = (
         f"INSERT INTO {LEDGER.name} ({ledger_cols}) "
@@ -357,7 +364,7 @@ def claim_sql(load_id: str, land: SnowflakeLanding, engine: Engine | None = None
         f"WHERE load_id = {lid} GROUP BY 1) r ON r.platform = l.platform")
     files = list(suspect_files)
     check = [utf8_check_sql(land, files[i:i + SUSPECTS_PER_READ]) for i in range(0, len(files), SUSPECTS_PER_READ)]
-    return [known, *check, stamp, per_file, no_rows, batch]
+    return [known, *check, users, stamp, per_file, no_rows, batch]
 
 
 def claim(wh: Any, load_id: str, land: SnowflakeLanding) -> int:

@@ -70,6 +70,10 @@ class Engine:
         """A result column's name as the code looks it up (the project's names are lower case)."""
         return name
 
+    def result_name(self, name: str) -> str:
+        """A result column's name as a person reads it (`nova query`): the same on both engines."""
+        return name
+
     def lit(self, value: str) -> str:
         """A string literal as this dialect reads it (Snowflake unescapes backslashes)."""
         return exp.Literal.string(value).sql(dialect=self.dialect)
@@ -118,6 +122,11 @@ class Engine:
     # --- one parse per line: the document and its fields ---------------------------------
     def doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
         """Per line, a parsed form holding every needed path; NULL unless the line is one JSON object."""
+        raise NotImplementedError
+
+    def lenient_doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        """doc_of_line's form (read with doc_text) for a lookup, not a contract: no strictness checks
+        (a duplicate key or NaN still reads), one plain parse. NULL when the line does not parse."""
         raise NotImplementedError
 
     def doc_text(self, doc: str, paths: Sequence[str], path: str) -> str:
@@ -265,6 +274,10 @@ class Engine:
         stay in the subset RE2 and POSIX ERE share: literals, escaped metacharacters, (a|b), $."""
         return f"regexp_matches({text_expr}, {pattern_expr})"
 
+    def ends_with(self, text_expr: str, suffix_expr: str) -> str:
+        """True when the text ends with the suffix (both SQL: a column, a `?`)."""
+        return f"ends_with({text_expr}, {suffix_expr})"
+
     def json_as_text(self, expr: str) -> str:
         """A JSON column as its JSON text (to search it like any text)."""
         return f"CAST({expr} AS VARCHAR)"
@@ -326,6 +339,11 @@ class DuckDBEngine(Engine):
                 f"WHEN {self.json_not_strict(raw, paths)} THEN NULL "
                 f"WHEN ends_with({raw}, '}}') AND NOT contains({raw}, '}}{{') THEN {extract} "
                 f"WHEN json_valid({raw}) THEN {extract} END")
+
+    def lenient_doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        plist = "[" + ", ".join(self._jpath(p) for p in paths) + "]"
+        # json_valid first: a malformed line would make try() re-run its whole vector row by row.
+        return f"CASE WHEN NOT {decode_error} AND json_valid({raw}) THEN json_extract_string({raw}, {plist}) END"
 
     def json_not_strict(self, raw: str, paths: Sequence[str] = ()) -> str:
         """True for a line DuckDB's reader accepts but RFC 8259 (and Snowflake's TRY_PARSE_JSON)
@@ -453,6 +471,11 @@ class SnowflakeEngine(Engine):
         # Snowflake reports unquoted identifiers in upper case (REQUEST_ID).
         return name.lower()
 
+    def result_name(self, name: str) -> str:
+        # Unquoted names come back upper case: shown lower case, as DuckDB shows them; a quoted
+        # alias written in mixed case ("Adoption %") is shown as written.
+        return name.lower() if name == name.upper() else name
+
     def row_key(self, parts: Sequence[str]) -> str:
         return f"MD5_BINARY({self.key_text(parts)})"
 
@@ -483,6 +506,9 @@ class SnowflakeEngine(Engine):
         # too, by the same test as DuckDB's, whatever the parser accepts (docs/pipeline.md).
         nan = f"(REGEXP_INSTR({raw}, '[Nn][Aa][Nn]|[Ii][Nn][Ff]') > 0 AND {self.bare_word_outside_strings(raw)})"
         return f"CASE WHEN NOT {decode_error} AND NOT {nan} THEN {self.parse_json(raw)} END"
+
+    def lenient_doc_of_line(self, raw: str, decode_error: str, paths: Sequence[str]) -> str:
+        return f"CASE WHEN NOT {decode_error} THEN {self.parse_json(raw)} END"
 
     def bare_word_outside_strings(self, raw: str) -> str:
         stripped = f"REGEXP_REPLACE({raw}, {self.lit(self.STRING_PATTERN)}, '')"
@@ -539,6 +565,9 @@ class SnowflakeEngine(Engine):
     def regexp_contains(self, text_expr: str, pattern_expr: str) -> str:
         # REGEXP_LIKE anchors the pattern at both ends in Snowflake; REGEXP_INSTR does not.
         return f"(REGEXP_INSTR({text_expr}, {pattern_expr}) > 0)"
+
+    def ends_with(self, text_expr: str, suffix_expr: str) -> str:
+        return f"ENDSWITH({text_expr}, {suffix_expr})"
 
     def json_as_text(self, expr: str) -> str:
         return f"TO_JSON({expr})"

@@ -18,6 +18,9 @@ class Table:
     columns: tuple[tuple[str, str], ...]
     layer: str
     personal_data: bool = False  # holds user ids: short Time Travel, transient in Snowflake
+    # The columns of a personal-data table that can hold a user id (GDPR's residue audit reads only
+    # these); empty: every text and JSON column of it. A table without personal_data is not read.
+    personal: tuple[str, ...] = ()
     cluster_by: tuple[str, ...] = ()
     doc: str = ""
     # Large text columns: zstd in DuckDB is both faster to write and ~10x smaller than the
@@ -30,6 +33,13 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [c for c, _ in self.columns]
+
+    @property
+    def personal_columns(self) -> tuple[str, ...]:
+        """What erasure must search in this table: nothing unless it holds personal data."""
+        if not self.personal_data:
+            return ()
+        return self.personal or tuple(c for c, k in self.columns if k in ("text", "json"))
 
 
 # The canonical staged event (ARCHITECTURE `stg_events`), shared by pending, kept and duplicate copies.
@@ -66,6 +76,14 @@ EVENT_NOT_NULL: tuple[str, ...] = (
     "event_id", "feature_id", "user_id", "workspace_id", "platform", "client_ts", "received_at", "event_ts",
     "event_date", *LINE_KEY,
 )
+# Column names that hold a user id, or text that may: a table declaring one is personal_data and
+# lists it in its personal columns (tests/warehouse/test_personal_columns.py), so a new table must say.
+PERSONAL_COLUMN_NAMES = ("user_id", "anonymous_id", "raw_line", "properties")
+# Where each platform's line names its user (the contracts' `user_id.from`, first present wins):
+# the load extracts it into raw_events.user_id, so erasure finds a user's lines by a small column.
+USER_ID_PATHS: dict[str, tuple[str, ...]] = {
+    "web": ("userId",), "ios": ("user.id",), "android": ("userId",), "backend": ("actor.user_id", "user_id"),
+}
 # Lines of files outside `platform=<p>/` have no platform; their batch is `<load_id>/unknown`.
 NO_PLATFORM = "unknown"
 
@@ -85,13 +103,18 @@ def in_batches(ids_sql: str, prefix: str = "") -> str:
     return (f"({prefix}load_id, {batch_platform(prefix + 'platform')}) IN "
             f"(SELECT load_id, platform FROM batches WHERE batch_id IN {ids_sql})")
 
+# The staged columns a user id can reach: the user, the anonymous id, a mention in the properties.
+STAGED_PERSONAL = ("user_id", "anonymous_id", "properties")
+
 TABLES: tuple[Table, ...] = (
     Table("raw_events", (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
         ("raw_line", "text"), ("decode_error", "bool"), ("received_at", "ts"), ("file_mtime", "ts"),
-        ("loaded_at", "ts"),
-    ), "raw", personal_data=True, cluster_by=("load_id",), compressed=("raw_line",),
-        doc="One row per received line, append-only; the line is kept as text even when unparseable."),
+        ("loaded_at", "ts"), ("user_id", "text"),
+    ), "raw", personal_data=True, cluster_by=("load_id",), compressed=("raw_line",), personal=("user_id", "raw_line"),
+        doc="One row per received line, append-only; the line is kept as text even when unparseable. "
+            "user_id: the line's user as its platform's contract reads it (NULL: unparseable, none, "
+            "or loaded before the column existed), extracted by the load (Snowflake: the claim)."),
     Table("load_ledger", (
         ("file_path", "text"), ("size_bytes", "int"), ("checksum", "text"), ("load_id", "text"),
         ("platform", "text"), ("line_count", "int"), ("file_mtime", "ts"), ("loaded_at", "ts"),
@@ -110,20 +133,20 @@ TABLES: tuple[Table, ...] = (
         ("decided_by", "text"), ("reason", "text"), ("decided_at", "ts"),
     ), "quarantine", doc="Every decision on a batch (gate hold, release, drop) with who and why: the audit trail."),
     Table("stg_pending", EVENT_COLUMNS, "staged", personal_data=True, not_null=EVENT_NOT_NULL,
-          compressed=("properties",),
+          compressed=("properties",), personal=STAGED_PERSONAL,
           doc="Valid events of batches not yet promoted (the gate runs on them)."),
     Table("stg_events", EVENT_COLUMNS, "staged", personal_data=True, not_null=EVENT_NOT_NULL,
-          cluster_by=("event_date",),
+          cluster_by=("event_date",), personal=STAGED_PERSONAL,
           compressed=("properties",),
           doc="Kept copy of each event_id (earliest received_at) of promoted or released batches."),
     Table("stg_duplicates", EVENT_COLUMNS, "staged", personal_data=True, not_null=EVENT_NOT_NULL,
-          compressed=("properties",),
+          compressed=("properties",), personal=STAGED_PERSONAL,
           doc="Other copies of an event_id; linked to the kept event by event_id."),
     Table("quarantined_events", (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
         ("raw_line", "text"), ("reason", "text"), ("contract_version", "text"), ("event_id", "text"),
         ("user_id", "text"), ("quarantined_at", "ts"), ("feature_sent", "text"), ("app_version", "text"),
-    ), "quarantine", personal_data=True, compressed=("raw_line",),
+    ), "quarantine", personal_data=True, compressed=("raw_line",), personal=("raw_line", "user_id"),
         doc="Lines that broke the contract, with a reason code."),
     Table("ignored_events", (
         ("load_id", "text"), ("file_path", "text"), ("line_number", "int"), ("platform", "text"),
@@ -132,7 +155,7 @@ TABLES: tuple[Table, ...] = (
     Table("pending_changes", (
         ("event_date", "date"), ("workspace_id", "text"), ("user_id", "text"), ("change", "text"),
         ("created_at", "ts"), ("event_id", "text"),
-    ), "ops", personal_data=True,
+    ), "ops", personal_data=True, personal=("user_id",),
         doc="Partitions touched by staged events added or removed, consumed by the next curate step; "
             "event_id names the event (NULL: the whole (event_date, workspace_id, user_id) unit)."),
     Table("ref_feature_lookup", (

@@ -90,7 +90,7 @@ def run_query(settings: Settings, sql: str, *, limit: int | None = None) -> Quer
             cur = wh.execute(sql)
         except Exception as exc:  # the database's own message is what the person needs
             raise NovaError(f"the query failed: {str(exc).splitlines()[0]}", code=Exit.USAGE) from exc
-        columns = tuple(d[0] for d in cur.description)
+        columns = tuple(wh.engine.result_name(d[0]) for d in cur.description)
         rows = cur.fetchmany(limit + 1) if limit is not None else cur.fetchall()
     truncated = limit is not None and len(rows) > limit
     return QueryResult(columns=columns, rows=tuple(tuple(r) for r in rows[:limit]), truncated=truncated)

@@ -78,8 +78,8 @@ def test_duckdb_runs_the_pinned_ddl_and_staging_sql() -> None:
         con.execute(create_table_sql(t, E))
     con.execute("INSERT INTO raw_events VALUES ('L1', 'platform=web/a.jsonl', 1, 'web', "
                 "'{\"received_at\": \"2026-11-25T17:00:02.350Z\"}', FALSE, NULL, TIMESTAMP '2026-11-25 18:00:00', "
-                "TIMESTAMP '2026-11-25 18:01:00'), ('L1', 'x/b.jsonl', 1, NULL, 'not json', FALSE, NULL, "
-                "TIMESTAMP '2026-11-25 18:00:00', TIMESTAMP '2026-11-25 18:01:00')")
+                "TIMESTAMP '2026-11-25 18:01:00', NULL), ('L1', 'x/b.jsonl', 1, NULL, 'not json', FALSE, NULL, "
+                "TIMESTAMP '2026-11-25 18:00:00', TIMESTAMP '2026-11-25 18:01:00', NULL)")
     con.execute(f"CREATE TEMP VIEW {INPUT} AS SELECT * FROM raw_events")
     names = rendered()
     for p in PLATFORMS:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from config import Settings
-from pipeline import gdpr
+from pipeline import gdpr, gdpr_search
 from pipeline.cli import run_pipeline
 from pipeline.gdpr_landing import strip_lines
 from pipeline.landing import Landing
@@ -242,6 +242,14 @@ def test_token_matches_whole_json_strings_only() -> None:
         assert not token.search(other), other
     special = re.compile(gdpr.token_pattern('a.b"c\\d'))
     assert special.search('{"u":"a.b\\"c\\\\d"}') and not special.search('{"u":"axb\\"c\\\\d"}')
+    # The warehouse tests the same rule with substrings (no regex): the same answer on every case.
+    cases = ['{"userId":"u_1","x":1}', '{"p":"{\\"userId\\":\\"u_1\\"}"}', '{"userId":"u_1', '{"userId":"u_12"}',
+             '{"userId":"xu_1"}', '{"userId":"u_1 "}', '{"u":"u_1\\n"}', '"u_1"', 'u_1', '{"a":"u_1\\\\"}']
+    for user, text in [("u_1", c) for c in cases] + [("é_1", '{"u":"\\u00e9_1"}'), ("é_1", '{"u":"é_1"}'),
+                                                     ("é_1", '{"u":"e_1"}')]:
+        inside, tail = gdpr_search.probes(user)
+        by_probes = any(p in text for p in inside) or any(text.endswith(t) for t in tail)
+        assert by_probes == bool(re.search(gdpr.token_pattern(user), text)), (user, text)
 
 
 def test_strip_lines_keeps_other_bytes_exactly() -> None:
@@ -278,3 +286,70 @@ def test_a_request_without_its_id_is_reported_not_completed(wh: Warehouse, regis
     [res] = gdpr.process_pending(wh, None, registry)
     assert not res.completed and "missing" in res.problem
     assert gdpr.list_requests(wh)[0].status == "pending"
+
+
+def test_an_id_only_in_an_unparseable_line_is_erased(landing: Path, registry: Any, wh: Warehouse) -> None:
+    """The load reads each line's user into raw_events.user_id; a line that does not parse has none,
+    and erasure still finds the id in its text (and in the landing file)."""
+    lines = [web("k1", userId="u_71"), '{"messageId":"k2","userId":"u_q9","properties":{"feature":',
+             web("k3", userId="u_70"), backend("k4", actor={"type": "user", "user_id": "u_72", "workspace_id": "w"})]
+    write_landing(landing, "web", "q.jsonl", lines[:3])
+    write_landing(landing, "backend", "r.jsonl", lines[3:])
+    load(wh, Landing(str(landing)))
+    run_pipeline(wh, registry)
+    assert wh.query("SELECT platform, line_number, user_id FROM raw_events ORDER BY 1, 2") == [
+        ("backend", 1, "u_72"), ("web", 1, "u_71"), ("web", 2, None), ("web", 3, "u_70")]
+    gdpr.record_request(wh, Settings(), "u_q9")
+    [res] = gdpr.process_pending(wh, Landing(str(landing)), registry)
+    assert res.completed, res.problem
+    assert res.deleted["tables"] == {"raw_events": 1, "quarantined_events": 1}
+    assert wh.scalar("SELECT COUNT(*) FROM raw_events") == 3
+    assert all("u_q9" not in text for text in landing_text(landing).values())
+    assert gdpr.residue(wh, "u_q9", exclude=()) == {}
+
+
+def test_pending_requests_are_processed_together_in_one_pass(landing: Path, registry: Any, wh: Warehouse,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three requests: the raw text is searched once and audited once, not once per request; a line
+    two of them match (u_17's line mentions u_7) counts once, for the older request."""
+    lr = Landing(str(landing))
+    for batch in (BATCH_1, BATCH_2):
+        write(landing, batch)
+        load(wh, lr)
+        run_pipeline(wh, registry)
+    before = int(wh.scalar("SELECT COUNT(*) FROM raw_events"))
+    users = [USER, "u_17", "u_70"]
+    for user in users:
+        gdpr.record_request(wh, Settings(), user)
+    statements: list[str] = []
+    execute = wh.execute
+
+    def spy(sql: str, params: Any = None) -> Any:
+        statements.append(sql)
+        return execute(sql, params)
+
+    monkeypatch.setattr(wh, "execute", spy)
+    results = gdpr.process_pending(wh, lr, registry)
+    monkeypatch.undo()
+    assert [r.completed for r in results] == [True, True, True], results
+    text_reads = [s for s in statements if "raw_line" in s and "raw_events" in s]
+    assert len(text_reads) == 2, text_reads  # the search, then the audit
+    erased = [r.deleted["tables"].get("raw_events", 0) for r in results]
+    assert erased == [12, 0, 2]  # u_17's one line mentions u_7: the first request's
+    assert before - int(wh.scalar("SELECT COUNT(*) FROM raw_events")) == sum(erased)
+    assert sorted(wh.query("SELECT request_id, SUM(lines) FROM erasure_counts GROUP BY 1")) == sorted(
+        (r.request_id, n) for r, n in zip(results, erased, strict=True) if n)
+    assert holders(wh) == []
+    for user in users:
+        assert gdpr.residue(wh, user, exclude=()) == {}
+        assert all(not re.search(gdpr.token_pattern(user), t) for t in landing_text(landing).values())
+
+
+def test_the_audit_reads_personal_columns_and_tables_nobody_declared(wh: Warehouse) -> None:
+    # A declared table without personal data is not read (its declaration says no user id goes there).
+    wh.execute("INSERT INTO check_results (result_id, detail) VALUES ('r1', ?)", ['{"sample": "u_z"}'])
+    assert gdpr.residue(wh, "u_z") == {}
+    wh.execute("INSERT INTO pending_changes (user_id) VALUES ('u_z')")
+    wh.execute("CREATE TABLE analyst_notes (note VARCHAR, n INTEGER)")  # nobody declared it: read whole
+    wh.execute("""INSERT INTO analyst_notes VALUES ('{"who": "u_z"}', 1), ('{"who": "u_zz"}', 2)""")
+    assert gdpr.residue(wh, "u_z") == {"pending_changes.user_id": 1, "analyst_notes.note": 1}

@@ -34,6 +34,11 @@ GAPS: dict[str, str] = {
                                   "result's timestamp struct keeps the null (MAX over no row is NULL again)",
     "COPY_HISTORY": "INFORMATION_SCHEMA.COPY_HISTORY(...) reads the table `_fs_copy_history` that the "
                     "Snowpipe stand-in (tests/snowflake/snowpipe.py) fills, one row per file it copied",
+    "REGEXP_INSTR": "with a bound pattern (`?`), fakesnow's translation repeats the placeholder five times "
+                    "and DuckDB then lacks values for it: rewritten to a macro taking the pattern once",
+    "HTTP 500": "a statement fakesnow fails with an unexpected error is answered as HTTP 500, which the "
+                "connector retries forever (network_timeout is infinite by default): the test server "
+                "answers it as a failed query instead, so the test fails with the SQL instead of hanging",
     "executemany": "fakesnow runs an executemany INSERT ... VALUES (?, ...) one row per statement (~25 ms "
                    "each); the connector sends it as one multi-row INSERT: so does the test session (500 rows "
                    "per statement). Only speed differs",
@@ -63,6 +68,9 @@ MACROS: list[str] = [
     "CREATE OR REPLACE MACRO ${catalog}.nova_try_parse_json(t) AS "
     "CASE WHEN nova_strict_json(t) THEN CAST(t AS JSON) END",
     "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_replace(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    # Snowflake's REGEXP_INSTR(s, p): 1-based position of the first match, 0 when none, NULL on NULL.
+    "CREATE OR REPLACE MACRO ${catalog}.nova_regexp_instr(s, p) AS CASE WHEN s IS NULL OR p IS NULL THEN NULL "
+    "WHEN regexp_matches(s, p) THEN 1 + length(string_split_regex(s, p)[1]) ELSE 0 END",
     "CREATE OR REPLACE MACRO ${catalog}.current_warehouse() AS CAST(NULL AS VARCHAR)",
     "CREATE TABLE IF NOT EXISTS ${catalog}.main._fs_stage_bytes (file_path VARCHAR, line_number BIGINT, "
     "line_bytes VARCHAR)",
@@ -130,6 +138,15 @@ def _try_parse_json(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _regexp_instr(node: exp.Expr) -> exp.Expr:
+    # sqlglot writes REGEXP_INSTR for DuckDB with the pattern five times: a `?` pattern then asks
+    # for five values where the client bound one.
+    if (isinstance(node, exp.RegexpInstr) and isinstance(node.expression, exp.Placeholder)
+            and set(node.args) <= {"this", "expression"}):
+        return exp.Anonymous(this="nova_regexp_instr", expressions=[node.this, node.expression])
+    return node
+
+
 def _null_safe_timestamps() -> None:
     """fakesnow.arrow.timestamp_to_sf_struct builds the (epoch, fraction) struct without the null mask,
     so a NULL timestamp reaches the connector as 1970-01-01; the same struct, nulls kept."""
@@ -152,7 +169,8 @@ def _null_safe_timestamps() -> None:
 
 
 REWRITES: list[Callable[[exp.Expr], exp.Expr]] = [
-    _copy_history, _directory, _stage_bytes, _regexp_substr, _regexp_replace, _try_parse_json]
+    _copy_history, _directory, _stage_bytes, _regexp_substr, _regexp_replace, _try_parse_json,
+    _regexp_instr]
 _installed = False
 
 
@@ -224,6 +242,35 @@ def install() -> None:
         return self
 
     FakeSnowflakeCursor.executemany = as_the_connector  # type: ignore[method-assign]
+
+
+def fail_queries_instead_of_500() -> None:
+    """fakesnow answers a statement it fails unexpectedly with HTTP 500; the connector retries a 5xx
+    without end (network_timeout is infinite by default), so a test hung instead of failing. Here
+    such an answer becomes a failed query: the connector raises ProgrammingError with the message.
+    Call it once the server runs (fakesnow.server() imports the module that holds the routes)."""
+    import json
+    import sys
+
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route, request_response
+
+    for route in sys.modules["fakesnow.server"].app.routes:
+        if not (isinstance(route, Route) and route.path == "/queries/v1/query-request"):
+            continue
+        endpoint = route.endpoint
+
+        async def failed_not_500(request: Request, endpoint: Callable = endpoint) -> Response:
+            response = await endpoint(request)
+            if response.status_code != 500:
+                return response
+            message = json.loads(bytes(response.body)).get("message", "fakesnow failed the statement")
+            return JSONResponse({"data": {"errorCode": "000603", "sqlState": "XX000"}, "code": "000603",
+                                 "message": f"fakesnow: {message}", "success": False})
+
+        route.endpoint = failed_not_500
+        route.app = request_response(failed_not_500)
 
 
 _VALUES = re.compile(r"^(\s*INSERT\s+INTO\s+[^;]*?\bVALUES\s*)(\([^()']*\?[^()']*\))\s*$", re.I | re.S)

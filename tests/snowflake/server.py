@@ -16,6 +16,7 @@ from tests.snowflake import gaps
 def main() -> None:
     gaps.install()
     with fakesnow.server() as kw:
+        gaps.fail_queries_instead_of_500()
         for name in ("fakesnow.server", "uvicorn", "uvicorn.access", "uvicorn.error", "sqlglot"):
             logging.getLogger(name).setLevel(logging.ERROR)
         print(f"port={kw['port']}", flush=True)

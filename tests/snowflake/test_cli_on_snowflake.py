@@ -9,8 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import write_landing
 from tests.pipeline.helpers import android, backend, ios, web
 from tests.snowflake.conftest import nova
@@ -72,15 +70,17 @@ def test_the_production_commands_on_snowflake(sf: Any, sf_env: dict[str, str], t
         {"check_name": "soda_missing_user_id", "outcome": "failed"}], stored
 
 
-# Not diagnosed before the issue's deadline: on fakesnow 0.12 `nova gdpr process` stops answering
-# (the connector keeps retrying a statement the server failed); the rest of this test never ran there.
-@pytest.mark.xfail(run=False, reason="gdpr process hangs on fakesnow's server: not diagnosed yet (issue 17 report)")
 def test_gdpr_retention_backfill_on_snowflake(sf: Any, sf_env: dict[str, str], tmp_path: Path) -> None:
     land = tmp_path / "landing"
     write_landing(land, "web", "a.jsonl", [web("m1"), web("m2", userId="u_gone"), web("m1"), "{not json"])
     assert snowpipe(sf, land) == 4
     sf.close()
     nova("load", env=sf_env)
+    # The claim reads each line's user (point 5: erasure finds a user's lines by this column).
+    users = json.loads(nova("query", "SELECT line_number, user_id FROM raw_events ORDER BY 1", "--format", "json",
+                            env=sf_env).stdout)
+    assert [(r.get("line_number"), r.get("user_id")) for r in users] == [(1, "u_0001"), (2, "u_gone"), (3, "u_0001"),
+                                                                  (4, None)], users
     nova("run", env=sf_env)
     assert "recorded request" in nova("gdpr", "request", "u_gone", env=sf_env).stdout
     processed = nova("gdpr", "process", "--landing", str(land), env=sf_env).stdout

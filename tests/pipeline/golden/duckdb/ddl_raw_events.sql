@@ -7,5 +7,6 @@ CREATE TABLE IF NOT EXISTS raw_events (
   decode_error BOOLEAN,
   received_at TIMESTAMP,
   file_mtime TIMESTAMP,
-  loaded_at TIMESTAMP
+  loaded_at TIMESTAMP,
+  user_id VARCHAR
 );

@@ -1,4 +1,4 @@
-COPY INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, received_at, file_mtime, loaded_at)
+COPY INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, received_at, file_mtime, loaded_at, user_id)
 FROM (
   SELECT
     CAST(NULL AS VARCHAR),
@@ -9,7 +9,8 @@ FROM (
     ($1 LIKE '%�%'),
     METADATA$FILE_LAST_MODIFIED,
     METADATA$FILE_LAST_MODIFIED,
-    CONVERT_TIMEZONE('UTC', METADATA$START_SCAN_TIME)::TIMESTAMP_NTZ(6)
+    CONVERT_TIMEZONE('UTC', METADATA$START_SCAN_TIME)::TIMESTAMP_NTZ(6),
+    CAST(NULL AS VARCHAR)
   FROM @NOVA_LANDING_STAGE
 )
 FILES = ('platform=web/dt=2026-11-25/hour=17/a.jsonl.gz')

@@ -7,7 +7,8 @@ CREATE TRANSIENT TABLE IF NOT EXISTS raw_events (
   decode_error BOOLEAN,
   received_at TIMESTAMP_NTZ(6),
   file_mtime TIMESTAMP_NTZ(6),
-  loaded_at TIMESTAMP_NTZ(6)
+  loaded_at TIMESTAMP_NTZ(6),
+  user_id VARCHAR
 )
 CLUSTER BY (load_id)
 DATA_RETENTION_TIME_IN_DAYS = 1;

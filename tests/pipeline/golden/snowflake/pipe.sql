@@ -2,7 +2,7 @@ CREATE PIPE IF NOT EXISTS NOVA_RAW_EVENTS_PIPE
   AUTO_INGEST = TRUE
   COMMENT = 'NovaSuite landing to raw_events; nova load claims the rows'
   AS
-COPY INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, received_at, file_mtime, loaded_at)
+COPY INTO raw_events (load_id, file_path, line_number, platform, raw_line, decode_error, received_at, file_mtime, loaded_at, user_id)
 FROM (
   SELECT
     CAST(NULL AS VARCHAR),
@@ -13,7 +13,8 @@ FROM (
     ($1 LIKE '%�%'),
     METADATA$FILE_LAST_MODIFIED,
     METADATA$FILE_LAST_MODIFIED,
-    CONVERT_TIMEZONE('UTC', METADATA$START_SCAN_TIME)::TIMESTAMP_NTZ(6)
+    CONVERT_TIMEZONE('UTC', METADATA$START_SCAN_TIME)::TIMESTAMP_NTZ(6),
+    CAST(NULL AS VARCHAR)
   FROM @NOVA_LANDING_STAGE
 )
 PATTERN = '^(.*/)?[^/._][^/]*[.]jsonl?([.]gz)?$'
