@@ -282,8 +282,8 @@ def promote(wh: Warehouse) -> PromoteResult:
     with wh.transaction(), wh.bulk():
         losers = "SELECT event_id FROM _nova_rank WHERE is_new = 0 AND rn > 1"
         # Kept copies beaten by an earlier copy that arrived late: they become duplicates.
-        wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
-                   "SELECT event_date, workspace_id, user_id, 'removed', ? FROM stg_events "
+        wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at, event_id) "
+                   "SELECT event_date, workspace_id, user_id, 'removed', ?, event_id FROM stg_events "
                    f"WHERE event_id IN ({losers})", [now])
         wh.execute(f"INSERT INTO stg_duplicates ({cols}) SELECT {cols} FROM stg_events WHERE event_id IN ({losers})")
         wh.execute(f"DELETE FROM stg_events WHERE event_id IN ({losers})")
@@ -291,8 +291,9 @@ def promote(wh: Warehouse) -> PromoteResult:
             wh.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM stg_pending "
                        f"WHERE {part} AND ({keys}) IN "
                        f"(SELECT {keys} FROM _nova_rank WHERE is_new = 1 AND {cond})")
-        wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
-                   f"SELECT event_date, workspace_id, user_id, 'added', ? FROM stg_pending WHERE {part} "
+        # With the event id: curate appends the event instead of rewriting its whole unit.
+        wh.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at, event_id) "
+                   f"SELECT event_date, workspace_id, user_id, 'added', ?, event_id FROM stg_pending WHERE {part} "
                    f"AND ({keys}) IN (SELECT {keys} FROM _nova_rank WHERE is_new = 1 AND rn = 1)", [now])
         counts = wh.query("SELECT SUM(CASE WHEN is_new = 1 AND rn = 1 THEN 1 ELSE 0 END), "
                           "SUM(CASE WHEN is_new = 1 AND rn > 1 THEN 1 ELSE 0 END), "

@@ -154,9 +154,10 @@ TABLES: tuple[Table, ...] = (
     ), "quarantine", doc="Lines out of scope by contract (page views, system actors); the line stays in raw."),
     Table("pending_changes", (
         ("event_date", "date"), ("workspace_id", "text"), ("user_id", "text"), ("change", "text"),
-        ("created_at", "ts"),
+        ("created_at", "ts"), ("event_id", "text"),
     ), "ops", personal_data=True, personal=("user_id",),
-        doc="Partitions touched by staged events added or removed, consumed by the next curate step."),
+        doc="Partitions touched by staged events added or removed, consumed by the next curate step; "
+            "event_id names the event (NULL: the whole (event_date, workspace_id, user_id) unit)."),
     Table("ref_feature_lookup", (
         ("kind", "text"), ("lookup_key", "text"), ("area", "text"), ("feature_id", "text"),
     ), "reference", doc="Catalog keys staging resolves features by: ids, legacy ids, display names per area."),

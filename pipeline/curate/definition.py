@@ -84,6 +84,8 @@ CURATED_TABLES: tuple[Table, ...] = (
     ), "intermediate", cluster_by=("period", "period_start"), doc="Active users of a workspace per period."),
     Table("int_adoption_feature", _ADOPTION_FEATURE, "intermediate", cluster_by=("period", "period_start"),
           doc="Adoption of a feature in a workspace per period, without the workspace's active users."),
+    # Not clustered: a run changes more (user, feature) keys than the table has micro-partitions, so
+    # no key order bounds what its MERGE rewrites (measured: docs/snowflake.md, "Clustering").
     Table("int_user_feature_last", _LAST, "intermediate", personal_data=True,
           doc="user_feature_last_seen with the received_at and event_id that break ties."),
     Table("user_feature_last_seen", (
@@ -93,8 +95,8 @@ CURATED_TABLES: tuple[Table, ...] = (
           doc="Per user and resolved feature: first and last use."),
     Table("model_state", (
         ("model", "text"), ("last_run_at", "ts"), ("rows_written", "int"), ("partitions", "text"),
-        ("mode", "text"),
-    ), "ops", doc="Last processed work of each curated model (for ops)."),
+        ("mode", "text"), ("rows_deleted", "int"),
+    ), "ops", doc="Last processed work of each curated model (for ops): rows written and deleted by its last run."),
     Table("backfill_progress", (
         ("range_from", "date"), ("range_to", "date"), ("model", "text"), ("chunk_date", "date"),
         ("rows_written", "int"), ("finished_at", "ts"),
@@ -109,12 +111,14 @@ _CHANGE, _SHRINK, _EXISTED = ("change", "int"), ("shrink", "bool"), ("existed", 
 WORK_TABLES: tuple[Table, ...] = (
     Table("curate_work_pending", (
         ("event_date", "date"), ("workspace_id", "text"), ("user_id", "text"), ("change", "text"),
-        ("created_at", "ts"),
+        ("created_at", "ts"), ("event_id", "text"),
     ), "ops", personal_data=True, doc="The pending_changes rows this run consumes."),
     Table("curate_work_units", (("event_date", "date"), ("workspace_id", "text"), ("user_id", "text")),
           "ops", personal_data=True, doc="Dirty (event_date, workspace, user) units."),
     Table("curate_work_users", (("user_id", "text"),), "ops", personal_data=True, doc="Users of the units."),
     Table("curate_work_daily_old", _DAILY, "ops", personal_data=True, doc="Daily rows of the units before."),
+    Table("curate_work_daily_new", _DAILY, "ops", personal_data=True,
+          doc="Daily rows of the units recomputed from stg_events (only those that differ are written)."),
     Table("curate_work_daily_delta", (
         *_DAILY[:5], ("d_count", "int"), *_DAILY[6:], ("existed", "bool"), ("exists_now", "bool"), _SHRINK,
     ), "ops", personal_data=True,
@@ -251,6 +255,10 @@ class Scope(BaseModel):
     # Full mode rebuilds the event-level tables from this day on: older days have no staged
     # events any more (retention keeps aggregates and daily rows longer than stg_events).
     rebuild_from: dt.date | None = None
+    # Delta mode: the earliest received_at of the staged events named by this run's changes. A
+    # curated copy of such an event was received no earlier (the kept copy is the earliest), so
+    # "is it curated already?" reads only fct_feature_events rows received since then.
+    received_from: dt.datetime | None = None
 
     @classmethod
     def of_dates(cls, dates: Iterable[dt.date], **counts: int) -> Scope:
@@ -348,6 +356,7 @@ class ModelRun(BaseModel):
     full: bool
     rows_written: int
     partitions: str
+    rows_deleted: int = 0  # with rows_written: what the run rewrote in the model's table
 
 
 class CurateResult(BaseModel):

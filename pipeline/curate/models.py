@@ -70,7 +70,7 @@ def row_key(engine: Engine, table: str, alias: str) -> str:
 def render(name: str, engine: Engine, scope: Scope, mode: Mode = "full") -> str:
     return _env.get_template(f"{name}.sql").render(
         e=engine, scope=scope, mode=mode, platform_all=PLATFORM_ALL, any_feature=ANY_FEATURE,
-        in_ranges=in_ranges, in_dates=in_dates, date_lit=date_lit,
+        in_ranges=in_ranges, in_dates=in_dates, date_lit=date_lit, ts_lit=lambda t: ts_lit(engine, t),
         row_key=lambda table, alias: row_key(engine, table, alias),
     )
 
@@ -114,8 +114,8 @@ def clear_work(wh: Warehouse) -> None:
 def snapshot_pending(wh: Warehouse, where: str | None = None) -> int:
     """Copy the pending changes this run consumes (only these are deleted at commit) and their units;
     `where` limits them (a SQL condition on pending_changes: one date when a failure is isolated)."""
-    wh.execute("INSERT INTO curate_work_pending (event_date, workspace_id, user_id, change, created_at) "
-               "SELECT event_date, workspace_id, user_id, change, created_at FROM pending_changes"
+    wh.execute("INSERT INTO curate_work_pending (event_date, workspace_id, user_id, change, created_at, event_id) "
+               "SELECT event_date, workspace_id, user_id, change, created_at, event_id FROM pending_changes"
                + (f" WHERE {where}" if where else ""))
     wh.execute("INSERT INTO curate_work_units (event_date, workspace_id, user_id) "
                "SELECT DISTINCT event_date, workspace_id, user_id FROM curate_work_pending")
@@ -127,7 +127,8 @@ def consume_pending(wh: Warehouse) -> None:
         "DELETE FROM pending_changes WHERE EXISTS (SELECT 1 FROM curate_work_pending w "
         "WHERE w.event_date = pending_changes.event_date AND w.workspace_id = pending_changes.workspace_id "
         "AND w.user_id = pending_changes.user_id AND w.change IS NOT DISTINCT FROM pending_changes.change "
-        "AND w.created_at IS NOT DISTINCT FROM pending_changes.created_at)")
+        "AND w.created_at IS NOT DISTINCT FROM pending_changes.created_at "
+        "AND w.event_id IS NOT DISTINCT FROM pending_changes.event_id)")
 
 
 def units_of_days(wh: Warehouse, interval: Interval) -> None:
@@ -139,9 +140,16 @@ def units_of_days(wh: Warehouse, interval: Interval) -> None:
 
 
 def derive_work(wh: Warehouse) -> Scope:
-    """The users of the dirty units, and the Scope they make."""
+    """The users of the dirty units, and the Scope they make (with the earliest received_at of the
+    staged events the changes name by id: fct_feature_events looks for their curated copies from there)."""
     wh.execute("INSERT INTO curate_work_users (user_id) SELECT DISTINCT user_id FROM curate_work_units")
-    return read_scope(wh, "curate_work_units")
+    scope = read_scope(wh, "curate_work_units")
+    if scope.empty:
+        return scope
+    received_from = wh.scalar(
+        f"SELECT MIN(s.received_at) FROM stg_events s WHERE {in_ranges('s.event_date', scope.date_ranges)} "
+        "AND s.event_id IN (SELECT event_id FROM curate_work_pending WHERE event_id IS NOT NULL)")
+    return scope.model_copy(update={"received_from": received_from})
 
 
 def read_scope(wh: Warehouse, units: str) -> Scope:
@@ -163,7 +171,8 @@ _ONLY_IF = re.compile(r"^/\* only if: (.*?) \*/\s*", re.S)
 
 
 def run_model(wh: Warehouse, model: Model, scope: Scope, mode: Mode) -> ModelRun:
-    written, target = 0, f"INSERT INTO {model.name} "
+    written, deleted, target = 0, 0, f"INSERT INTO {model.name} "
+    gone = re.compile(rf"DELETE FROM {model.name}\b")
     for stmt in statements(model.name, wh.engine, scope, mode):
         guard = _ONLY_IF.match(stmt)
         if guard:  # a statement with nothing to do when its guard counts no row
@@ -174,7 +183,9 @@ def run_model(wh: Warehouse, model: Model, scope: Scope, mode: Mode) -> ModelRun
         # DuckDB and Snowflake both answer an INSERT with the number of rows inserted.
         if stmt.startswith(target) and result is not None:
             written += int(result)
-    return ModelRun(model=model.name, full=mode == "full", rows_written=written,
+        elif gone.match(stmt) and result is not None:  # and a DELETE with the number deleted
+            deleted += int(result)
+    return ModelRun(model=model.name, full=mode == "full", rows_written=written, rows_deleted=deleted,
                     partitions="all" if mode == "full" else scope.describe(model.partition))
 
 
@@ -193,5 +204,6 @@ def record_state(wh: Warehouse, runs: Sequence[ModelRun], mode: str, now: dt.dat
     for run in runs:
         wh.execute("DELETE FROM model_state WHERE model = ?", [run.model])
         parts = json.dumps({"full": run.full, "partitions": run.partitions})
-        wh.execute("INSERT INTO model_state (model, last_run_at, rows_written, partitions, mode) "
-                   f"VALUES (?, {ts_lit(wh.engine, now)}, ?, ?, ?)", [run.model, run.rows_written, parts, mode])
+        wh.execute("INSERT INTO model_state (model, last_run_at, rows_written, partitions, mode, rows_deleted) "
+                   f"VALUES (?, {ts_lit(wh.engine, now)}, ?, ?, ?, ?)",
+                   [run.model, run.rows_written, parts, mode, run.rows_deleted])

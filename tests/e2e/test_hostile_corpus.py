@@ -138,7 +138,8 @@ def test_a_warehouse_poisoned_by_an_older_release_recovers_on_the_next_run() -> 
             con.execute(f"ALTER TABLE {table} ALTER COLUMN event_date DROP NOT NULL")
         for n, date in ((2, "NULL"), (3, "DATE 'infinity'"), (4, "DATE '0001-01-01 (BC)'")):
             con.execute(f"UPDATE stg_events SET event_date = {date} WHERE line_number = {n}")
-            con.execute(f"INSERT INTO pending_changes VALUES ({date}, 'ws_001', 'u_0001', 'added', now())")
+            con.execute("INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
+                        f"VALUES ({date}, 'ws_001', 'u_0001', 'added', now())")
     res = nova("run")
     assert res.returncode == 4, res.stdout + res.stderr
     assert "Traceback" not in res.stderr

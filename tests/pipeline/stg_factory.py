@@ -1,5 +1,6 @@
 """Staged events built by hand, written the way the staging layer writes them: every row inserted
-into or removed from stg_events appends its (event_date, workspace, user) to pending_changes."""
+into or removed from stg_events appends its (event_date, workspace, user) and event_id to
+pending_changes; an erasure names whole units (no event id), as pipeline.gdpr does."""
 
 from __future__ import annotations
 
@@ -38,12 +39,13 @@ def event(event_id: str, *, feature: str = "editor.comments.mention", user: str 
     }
 
 
-def _pending(wh: Any, rows: Iterable[tuple[dt.date, str, str]], change: str, now: dt.datetime) -> None:
-    values = [(d, w, u, change, now) for d, w, u in rows]
+def _pending(wh: Any, rows: Iterable[tuple[Any, ...]], change: str, now: dt.datetime) -> None:
+    """rows: (event_date, workspace_id, user_id[, event_id]); without an event id, the whole unit."""
+    values = [(r[0], r[1], r[2], change, now, r[3] if len(r) > 3 else None) for r in rows]
     if values:
         wh.dbapi.cursor().executemany(
-            "INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at) "
-            "VALUES (?, ?, ?, ?, ?)", values)
+            "INSERT INTO pending_changes (event_date, workspace_id, user_id, change, created_at, event_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)", values)
 
 
 def insert(wh: Any, events: Iterable[dict[str, Any]], *, now: dt.datetime = _NOW) -> None:
@@ -53,23 +55,25 @@ def insert(wh: Any, events: Iterable[dict[str, Any]], *, now: dt.datetime = _NOW
     marks = ", ".join("?" for _ in COLUMNS)
     wh.dbapi.cursor().executemany(f"INSERT INTO stg_events ({', '.join(COLUMNS)}) VALUES ({marks})",
                                   [[r[c] for c in COLUMNS] for r in rows])
-    _pending(wh, [(r["event_date"], r["workspace_id"], r["user_id"]) for r in rows], "added", now)
+    _pending(wh, [(r["event_date"], r["workspace_id"], r["user_id"], r["event_id"]) for r in rows], "added", now)
 
 
-def remove(wh: Any, event_ids: Iterable[str], *, now: dt.datetime = _NOW) -> None:
+def remove(wh: Any, event_ids: Iterable[str], *, now: dt.datetime = _NOW, by_unit: bool = False) -> None:
+    """Remove staged events; by_unit: their changes name whole units (as an erasure writes them)."""
     ids = list(event_ids)
     if not ids:
         return
     marks = ", ".join("?" for _ in ids)
-    gone = wh.query(f"SELECT event_date, workspace_id, user_id FROM stg_events WHERE event_id IN ({marks})", ids)
+    what = "DISTINCT event_date, workspace_id, user_id" if by_unit else "event_date, workspace_id, user_id, event_id"
+    gone = wh.query(f"SELECT {what} FROM stg_events WHERE event_id IN ({marks})", ids)
     wh.execute(f"DELETE FROM stg_events WHERE event_id IN ({marks})", ids)
     _pending(wh, gone, "removed", now)
 
 
 def erase_user(wh: Any, user_id: str, *, now: dt.datetime = _NOW) -> None:
-    """GDPR erasure as the staging layer applies it to stg_events."""
+    """GDPR erasure as pipeline.gdpr applies it to stg_events: the user's units, without event ids."""
     ids = [r[0] for r in wh.query("SELECT event_id FROM stg_events WHERE user_id = ?", [user_id])]
-    remove(wh, ids, now=now)
+    remove(wh, ids, now=now, by_unit=True)
 
 
 def rows(wh: Any, table: str) -> list[tuple[Any, ...]]:

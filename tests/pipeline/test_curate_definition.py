@@ -127,7 +127,8 @@ def test_statements_split_outside_literals_and_comments() -> None:
 
 @pytest.mark.parametrize("mode", ["delta", "range", "full"])
 def test_every_model_renders_in_every_mode(mode: str) -> None:
-    scope = Scope.of_dates([d(2026, 11, 23)], units=1, users=1)
+    scope = Scope.of_dates([d(2026, 11, 23)], units=1, users=1).model_copy(
+        update={"received_from": dt.datetime(2026, 11, 23, 9)})  # a delta scope names its earliest event
     for m in MODELS:
         stmts = statements(m.name, DuckDBEngine(), scope, mode)  # type: ignore[arg-type]
         assert stmts and any(s.startswith(f"INSERT INTO {m.name} ") for s in stmts), m.name

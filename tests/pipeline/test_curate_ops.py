@@ -61,9 +61,40 @@ def test_curate_records_model_state_and_consumes_pending(wh, registry) -> None:
     state = {r["model"]: r for r in wh.query_dicts("SELECT * FROM model_state")}
     assert set(state) == {m.name for m in MODELS}
     assert state["fct_feature_events"]["rows_written"] == 12 and state["fct_feature_events"]["mode"] == "incremental"
+    assert state["fct_feature_events"]["rows_deleted"] == 0  # new events are appended
     assert wh.scalar("SELECT COUNT(*) FROM pending_changes") == 0
     again = curate(wh, registry)  # nothing pending: nothing rewritten
     assert again.changes_consumed == 0 and again.models == ()
+
+
+def test_a_run_rewrites_only_the_events_and_daily_rows_that_changed(wh, registry) -> None:
+    """Issue 17 point 6: a new event of a (date, workspace, user) unit already curated is appended
+    (the unit's other events stay where they are), and of the unit's daily rows only the one of
+    the event's feature is rewritten; the result is still what a full rebuild gives."""
+    three_days(wh)
+    curate(wh, registry)
+    insert(wh, [event("more", user="u1", ws="w0", at=DAYS[0] + dt.timedelta(hours=1))])
+    runs = {m.model: m for m in curate(wh, registry).models}
+    assert (runs["fct_feature_events"].rows_deleted, runs["fct_feature_events"].rows_written) == (0, 1)
+    assert (runs["int_user_feature_daily"].rows_deleted, runs["int_user_feature_daily"].rows_written) == (1, 1)
+    assert wh.scalar("SELECT event_count FROM int_user_feature_daily WHERE user_id = 'u1' AND event_date = ? "
+                     "AND feature_id = 'editor.comments.mention'", [DAYS[0].date()]) == 2
+    after = snapshot(wh)
+    rebuild_all(wh, registry)
+    assert snapshot(wh) == after
+
+
+def test_events_a_backfill_curated_before_their_change_are_not_doubled(wh, registry) -> None:
+    three_days(wh)
+    curate(wh, registry)
+    insert(wh, [event("new", user="u3", ws="w1", at=DAYS[1])])
+    backfill(wh, registry, DAYS[1].date(), DAYS[1].date())  # curates it; its pending change stays
+    assert wh.scalar("SELECT COUNT(*) FROM pending_changes WHERE event_id = 'new'") == 1
+    curate(wh, registry)
+    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events WHERE event_id = 'new'") == 1
+    after = snapshot(wh)
+    rebuild_all(wh, registry)
+    assert snapshot(wh) == after
 
 
 def test_dim_feature_keeps_scd2_history_and_a_hierarchy_change_recomputes_roll_ups(wh, registry) -> None:

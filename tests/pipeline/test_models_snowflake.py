@@ -25,7 +25,8 @@ from warehouse.schema import TABLES_BY_NAME, create_table_sql
 from warehouse.session import Warehouse, open_warehouse
 
 SF = SnowflakeEngine()
-SCOPE = Scope.of_dates([dt.date(2026, 11, 29), dt.date(2026, 12, 1)], units=3, users=2)
+SCOPE = Scope.of_dates([dt.date(2026, 11, 29), dt.date(2026, 12, 1)], units=3, users=2).model_copy(
+    update={"received_from": dt.datetime(2026, 11, 29, 1, 2, 3, 456789)})
 MODES = ("delta", "range", "full")
 PUBLIC = ("fct_feature_events", "feature_usage_daily", "feature_usage_weekly", "feature_adoption_by_workspace",
           "user_feature_last_seen")

@@ -238,6 +238,11 @@ def test_late_file_with_earlier_copy_takes_over(wh, registry, landing):
     assert line_states(wh) == {("first.jsonl", 1): ("duplicate", None), ("late.jsonl", 1): ("staged", None)}
     changes = wh.query("SELECT change, COUNT(*) FROM pending_changes GROUP BY 1") or wh.query("SELECT 1")
     assert changes  # the takeover was recorded for the curated layer (or consumed by it)
+    # Curate followed the kept copy by its event id: the old copy's row replaced, nothing else rewritten.
+    [fct] = [m for m in res["curated"][0].models if m.model == "fct_feature_events"]
+    assert (fct.rows_deleted, fct.rows_written) == (1, 1)
+    assert wh.query("SELECT received_at FROM fct_feature_events WHERE event_id = 'a1'") == [
+        (dt.datetime(2025, 11, 25, 17, 0, 5),)]
 
 
 # --- 9. personal data -------------------------------------------------------------------------

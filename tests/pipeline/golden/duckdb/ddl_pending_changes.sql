@@ -3,5 +3,6 @@ CREATE TABLE IF NOT EXISTS pending_changes (
   workspace_id VARCHAR,
   user_id VARCHAR,
   change VARCHAR,
-  created_at TIMESTAMP
+  created_at TIMESTAMP,
+  event_id VARCHAR
 );
