@@ -76,9 +76,12 @@ test: install faketime browser airflow-env dbt-env
 CLOCK_TESTS ?= tests/e2e/test_gdpr_cli.py tests/e2e/test_validate_cli.py \
 	tests/e2e/test_pipeline_cli.py tests/pipeline/test_gdpr.py tests/pipeline/test_retention.py \
 	tests/monitors/test_anomaly.py tests/monitors/test_round.py tests/service/test_status.py tests/alerts/test_incidents.py
+# Behind, of the end-to-end CLI files only the demo runs again (the others ran ahead; make test stays
+# within its 15 minutes): the demo is the one a clock behind once broke.
+CLOCK_TESTS_BEHIND ?= $(filter-out tests/e2e/%,$(CLOCK_TESTS)) tests/e2e/test_pipeline_cli.py::test_demo_runs_end_to_end
 test-clock: install faketime
 	faketime -f +400d $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider $(CLOCK_TESTS)
-	faketime -f -400d $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider $(CLOCK_TESTS)
+	faketime -f -400d $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider $(CLOCK_TESTS_BEHIND)
 
 # libfaketime from Debian's packages, installed when the machine lacks it.
 faketime:

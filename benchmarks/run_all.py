@@ -16,7 +16,7 @@ ARGS = {"bench_ingest.py": ["--floors"]}
 QUICK_ARGS = {"bench_ingest.py": ["--events", "100000", "--floors"], "bench_generate.py": ["--events", "100000"],
               "bench_curate.py": ["--events", "10000", "--per-day", "10000", "--days", "1,3", "--repeats", "1"],
               "bench_alerts.py": ["--events", "20000"],
-              "bench_detector.py": ["--quick"]}
+              "bench_detector.py": ["--quick"], "bench_gdpr.py": ["--lines", "50000", "--requests", "1,3"]}
 # The soak's smoke run is tests/service/test_soak.py (one minute at a low rate): not repeated here.
 NOT_QUICK = {"bench_soak.py"}
 

@@ -19,7 +19,8 @@ def test_every_benchmark_runs_and_prints_its_figures() -> None:
                          text=True, timeout=600)
     out = res.stdout
     assert res.returncode == 0, out + res.stderr
-    for script in ("bench_alerts.py", "bench_curate.py", "bench_detector.py", "bench_generate.py", "bench_ingest.py"):
+    for script in ("bench_alerts.py", "bench_curate.py", "bench_detector.py", "bench_gdpr.py", "bench_generate.py",
+                   "bench_ingest.py"):
         assert f"=== {script} ===" in out
     assert re.search(r"floor \(bare DuckDB read \+ parse\): [\d,]+ lines", out)
     assert re.search(r"LOAD \+ STAGE: [\d,]+ events/s, [\d,]+ MB/s", out)
@@ -30,3 +31,5 @@ def test_every_benchmark_runs_and_prints_its_figures() -> None:
     assert re.search(r"seasonal detector \(monitors/\) +\d+ / \d+ +\d+", out)
     assert re.search(r"false episodes detector / baseline = [\d.]+", out)
     assert re.search(r"likely cause +[\d.]+ s +\(floor: one parse of the failing lines [\d.]+ s\)", out)
+    assert re.search(r"load: reading each line's user costs [\d.]+ s per million", out)
+    assert re.search(r"  3 request\(s\): before +[\d.]+ s +after +[\d.]+ s", out)
