@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from warehouse import clock
-from warehouse.results import ResultRow, insert_check_results, insert_rows
+from warehouse.results import ResultRow, insert_check_results
 from warehouse.session import Warehouse
 
 SOURCES = ("gate", "table", "soda", "pandera")
@@ -82,8 +82,8 @@ def put_metrics(wh: Warehouse, rows: Iterable[tuple[str, str, dt.datetime, int, 
             merged[(metric, scope, start, int(seconds))] += float(old or 0.0)
     now = clock.now()
     wh.execute(f"DELETE FROM metric_history WHERE {match}", params)
-    insert_rows(wh, "metric_history", ("metric", "scope", "bucket_start", "bucket_seconds", "value", "updated_at"),
-                [(*k, v, now) for k, v in merged.items()])
+    wh.insert_rows("metric_history", ("metric", "scope", "bucket_start", "bucket_seconds", "value", "updated_at"),
+                   [(*k, v, now) for k, v in merged.items()])
 
 
 def metric_values(wh: Warehouse, metric_prefix: str, since: dt.datetime, *,

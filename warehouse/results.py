@@ -38,15 +38,5 @@ RESULT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ResultRow))
 
 
 def insert_check_results(wh: Warehouse, rows: Sequence[ResultRow]) -> None:
-    """The rows in multi-row INSERT statements (the caller holds the transaction)."""
-    insert_rows(wh, "check_results", RESULT_COLUMNS, [astuple(r) for r in rows])
-
-
-def insert_rows(wh: Warehouse, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-                chunk: int = 400) -> None:
-    """Rows in multi-row INSERT statements (a DBAPI executemany sends one statement per row)."""
-    marks = "(" + ", ".join("?" for _ in columns) + ")"
-    for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
-        wh.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join(marks for _ in part),
-                   [v for row in part for v in row])
+    """The rows, through the warehouse's one bulk insert (the caller holds the transaction)."""
+    wh.insert_rows("check_results", RESULT_COLUMNS, [astuple(r) for r in rows])
