@@ -68,18 +68,42 @@ def run_pipeline(wh: Warehouse, reg: Registry, settings: Settings | None = None,
         if between is not None:
             done.append(between())
 
+    cap = settings.daemon.run_max_lines if settings is not None else None
     with writer_lock(wh, "run"):
-        staged = stage(wh, reg, settings.daemon.run_max_lines if settings is not None else None)
+        staged = stage(wh, reg, cap)
         step_done()
         decided = gate(wh)
         promoted = promote(wh)
         step_done()
+        catch_up = _catch_up(wh, reg, cap, staged.lines, step_done) if between is not None else None
         curated, curate_failures = curate_isolating(wh, reg)
         step_done()
         invariants = [r for c in curated for r in check_touched(wh, c.scope)]
+    more = [f for f in catch_up["staged"].failures if f not in staged.failures] if catch_up else []
     return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated,
-            "invariants": invariants, "failures": [*staged.failures, *curate_failures],
-            **({"between": done} if between is not None else {})}
+            "invariants": invariants, "failures": [*staged.failures, *more, *curate_failures],
+            **({"between": done, "catch_up": catch_up} if between is not None else {})}
+
+
+def _catch_up(wh: Warehouse, reg: Registry, cap: int | None, taken: int,
+              step_done: Callable[[], None]) -> dict[str, Any] | None:
+    """The daemon's run, before it curates: stage, gate and promote once more the loads that the
+    load passes after its first steps brought in (within what is left of `run_max_lines`). Curate's
+    cost hardly depends on the lines it takes, so a file that landed while the run staged is
+    curated by this run instead of the next one: the worst curated freshness falls from about two
+    run cycles to one cycle plus a curate (docs/service.md)."""
+    left = None if not cap else cap - taken
+    if left is not None and left <= 0:
+        return None
+    waiting = wh.scalar("SELECT COUNT(*) FROM batches WHERE state = 'pending' AND staged_at IS NULL")
+    if not waiting:
+        return None
+    staged = stage(wh, reg, left)
+    step_done()
+    decided = gate(wh)
+    promoted = promote(wh)
+    step_done()
+    return {"staged": staged, "gate": decided, "promoted": promoted}
 
 
 def _alerts(wh: Warehouse, reg: Registry) -> None:

@@ -47,28 +47,57 @@ def test_a_capped_run_stages_whole_loads_oldest_first_and_the_next_run_the_rest(
 
 
 def test_the_daemons_run_loads_files_that_land_while_it_runs(wh, registry, landing: Path) -> None:
-    import pipeline.stage as stage_mod
+    """A file landing while the run stages is loaded after that step and caught up before curate
+    (curated by the same run); one landing while it curates is in raw when the run ends and is
+    curated by the next run."""
+    import pipeline.cli as cli
     from config import Settings
     from service import steps
 
     write_landing(landing, "web", "a.jsonl", [web(f"a{i}") for i in range(10)], mtime=T0)
     load(wh, Landing(str(landing)))
-    real_stage = stage_mod.stage
+    real_stage, real_curate = cli.stage, cli.curate_isolating
+    calls = {"stage": 0}
 
-    def stage_while_b_lands(*args, **kwargs):  # a file lands while the run stages
+    def stage_while_b_lands(*args, **kwargs):  # a file lands while the run's first stage runs
         res = real_stage(*args, **kwargs)
-        write_landing(landing, "web", "b.jsonl", [web(f"b{i}") for i in range(7)], mtime=T0)
+        calls["stage"] += 1
+        if calls["stage"] == 1:
+            write_landing(landing, "web", "b.jsonl", [web(f"b{i}") for i in range(7)], mtime=T0)
+        return res
+
+    def curate_while_c_lands(*args, **kwargs):  # and one while it curates
+        res = real_curate(*args, **kwargs)
+        write_landing(landing, "web", "c.jsonl", [web(f"c{i}") for i in range(5)], mtime=T0)
         return res
 
     settings = Settings(warehouse_url=wh.settings.warehouse_url, landing_path=str(landing))
-    import pipeline.cli as cli
-    cli.stage, saved = stage_while_b_lands, cli.stage
+    cli.stage, cli.curate_isolating = stage_while_b_lands, curate_while_c_lands
     try:
         res = steps.run(wh, registry, settings)
     finally:
-        cli.stage = saved
-    assert [b["files"] for b in res["between"]] == [1, 0, 0]  # loaded right after the step it landed in
-    assert wh.scalar("SELECT COUNT(*) FROM raw_events") == 17  # queryable in raw before the run ended
-    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 10  # curated by the next run
-    assert steps.run(wh, registry, settings)["staged"].valid == 7
-    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 17
+        cli.stage, cli.curate_isolating = real_stage, real_curate
+    # after: stage (b), promote, catch-up stage, catch-up promote, curate (c)
+    assert [b["files"] for b in res["between"]] == [1, 0, 0, 0, 1]
+    assert res["catch_up"]["staged"].valid == 7  # b: staged by the same run
+    assert wh.scalar("SELECT COUNT(*) FROM raw_events") == 22  # c queryable in raw before the run ended
+    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 17  # a and b curated by this run
+    second = steps.run(wh, registry, settings)
+    assert second["staged"].valid == 5 and second["catch_up"] is None  # nothing landed meanwhile
+    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 22
+
+
+def test_the_catch_up_stays_within_run_max_lines(wh, registry, landing: Path) -> None:
+    from config import Settings
+    from service import steps
+
+    write_landing(landing, "web", "a.jsonl", [web(f"a{i}") for i in range(20)], mtime=T0)
+    load(wh, Landing(str(landing)))
+    write_landing(landing, "web", "b.jsonl", [web(f"b{i}") for i in range(20)], mtime=T0)
+    capped = Settings(warehouse_url=wh.settings.warehouse_url, landing_path=str(landing),
+                      daemon={"run_max_lines": 20})
+    res = steps.run(wh, registry, capped)  # a fills the cap: b is loaded but left for the next run
+    assert res["staged"].lines == 20 and res["catch_up"] is None
+    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 20
+    assert steps.run(wh, registry, capped)["staged"].lines == 20
+    assert wh.scalar("SELECT COUNT(*) FROM fct_feature_events") == 40
