@@ -86,15 +86,23 @@ def put_metrics(wh: Warehouse, rows: Iterable[tuple[str, str, dt.datetime, int, 
                    [(*k, v, now) for k, v in merged.items()])
 
 
+def metric_points(wh: Warehouse, metric_prefix: str, since: dt.datetime, *,
+                  bucket_seconds: int = 0) -> dict[tuple[str, str], list[tuple[dt.datetime, float]]]:
+    """Every (bucket_start, value) of the metrics starting with a prefix since a time, by (metric, scope):
+    one query."""
+    out: dict[tuple[str, str], list[tuple[dt.datetime, float]]] = {}
+    for metric, scope, start, v in wh.query(
+            "SELECT metric, scope, bucket_start, value FROM metric_history WHERE metric LIKE ? AND bucket_seconds = ? "
+            "AND bucket_start >= ? AND value IS NOT NULL", [metric_prefix + "%", bucket_seconds, since]):
+        out.setdefault((metric, scope), []).append((start, float(v)))
+    return out
+
+
 def metric_values(wh: Warehouse, metric_prefix: str, since: dt.datetime, *,
                   bucket_seconds: int = 0) -> dict[tuple[str, str], list[float]]:
     """Every value of the metrics starting with a prefix since a time, by (metric, scope): one query."""
-    out: dict[tuple[str, str], list[float]] = {}
-    for metric, scope, v in wh.query(
-            "SELECT metric, scope, value FROM metric_history WHERE metric LIKE ? AND bucket_seconds = ? "
-            "AND bucket_start >= ? AND value IS NOT NULL", [metric_prefix + "%", bucket_seconds, since]):
-        out.setdefault((metric, scope), []).append(float(v))
-    return out
+    return {k: [v for _, v in points] for k, points in
+            metric_points(wh, metric_prefix, since, bucket_seconds=bucket_seconds).items()}
 
 
 def median(values: Sequence[float], min_count: int = 1) -> float | None:
