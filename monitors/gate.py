@@ -44,6 +44,11 @@ def history_stamp(arrived: dt.datetime, batch_id: str) -> dt.datetime:
     return arrived + dt.timedelta(microseconds=zlib.crc32(batch_id.encode()) % 1_000_000)
 
 
+def _received(metrics: dict[tuple[str, str], dict[str, Any]], part: dict[str, Any]) -> tuple[Any, Any]:
+    row = metrics.get((part["load_id"], part["platform"]), {})
+    return row.get("first_received_at"), row.get("last_received_at")
+
+
 def _value(rule: GateRule, row: dict[str, Any]) -> tuple[float | None, int]:
     """(value, lines the check is judged on) of one rule on one batch's metrics row."""
     raw = row.get(rule.metric)
@@ -71,7 +76,11 @@ def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None 
     default_limit = rule_for("clock_drift", "", cfg).limit or 3600.0
     metrics = {(r["load_id"], r["platform"]): r for r in wh.query_dicts(
         gate_metrics_sql(e, load_ids, limits, default_limit))}
-    since = clock.now() - dt.timedelta(days=cfg.lookback_days)
+    # The lookback counts back from each part's arrival (now, in production; a replay of older
+    # traffic finds the history of its own days): one read from the earliest of them.
+    lookback = dt.timedelta(days=cfg.lookback_days)
+    arrivals = {b: arrival(*_received(metrics, p), p["created_at"]) for b, p in parts.items()}
+    since = min([clock.now(), *arrivals.values()]) - lookback
     normals = {k: DayHistory(points) for k, points in metric_points(wh, "gate.", since).items()}
     volume = VolumeContext(wh, platforms, [(r["first_received_at"], r["last_received_at"]) for r in metrics.values()
                                            if r.get("first_received_at") is not None])
@@ -81,8 +90,8 @@ def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None 
     for batch_id, part in parts.items():
         platform, scope = part["platform"], scope_of(part["platform"])
         row = metrics.get((part["load_id"], platform), {"lines": 0, "valid": 0})
-        first, last = row.get("first_received_at"), row.get("last_received_at")
-        arrived = arrival(first, last, part["created_at"])
+        first, last = _received(metrics, part)
+        arrived = arrivals[batch_id]
         span = (last - first) if first is not None and last is not None else dt.timedelta(0)
         stamp = history_stamp(arrived, batch_id)
         for base in RULES:
@@ -98,7 +107,7 @@ def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None 
                 detail |= exp.detail() if exp else {"expectation_source": None, "reason": why_not}
             else:
                 basis = rate_normal(normals.get((metric_name(rule), scope), DayHistory(())), arrived,
-                                    cfg.normal_window_hours, cfg.min_history, span)
+                                    cfg.normal_window_hours, cfg.min_history, span, arrived - lookback)
                 normal = basis.value
                 outcome, limit = judge(rule, value, normal, n)
                 detail |= {"normal_basis": basis.text, "normal_n": basis.n}

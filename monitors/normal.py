@@ -56,14 +56,19 @@ class DayHistory:
     bisects, not a scan: a streaming gate has thousands of parts a day)."""
 
     def __init__(self, points: Iterable[tuple[dt.datetime, float]]) -> None:
-        pairs = sorted((second_of_day(t), float(v)) for t, v in points)
-        self.seconds = [s for s, _ in pairs]
-        self.values = [v for _, v in pairs]
+        triples = sorted((second_of_day(t), t, float(v)) for t, v in points)
+        self.seconds = [s for s, _, _ in triples]
+        self.starts = [t for _, t, _ in triples]
+        self.values = [v for _, _, v in triples]
 
-    def around(self, at: float, window: float) -> list[float]:
-        """The values whose time of day is within ± `window` seconds of `at` (circular)."""
+    def since(self, start: dt.datetime | None) -> list[float]:
+        return [v for t, v in zip(self.starts, self.values, strict=True) if start is None or t >= start]
+
+    def around(self, at: float, window: float, start: dt.datetime | None = None) -> list[float]:
+        """The values (arrived from `start` on) whose time of day is within ± `window` seconds of `at`
+        (circular)."""
         if window * 2 >= DAY_SECONDS:
-            return list(self.values)
+            return self.since(start)
         lo, hi = at - window, at + window
         ranges = [(max(lo, 0.0), min(hi, DAY_SECONDS))]
         if lo < 0:
@@ -72,7 +77,8 @@ class DayHistory:
             ranges.append((0.0, hi - DAY_SECONDS))
         out: list[float] = []
         for a, b in ranges:
-            out += self.values[bisect.bisect_left(self.seconds, a):bisect.bisect_right(self.seconds, b)]
+            i, j = bisect.bisect_left(self.seconds, a), bisect.bisect_right(self.seconds, b)
+            out += [v for t, v in zip(self.starts[i:j], self.values[i:j], strict=True) if start is None or t >= start]
         return out
 
 
@@ -82,10 +88,11 @@ def _hhmm(seconds: float) -> str:
 
 
 def rate_normal(history: DayHistory, at: dt.datetime, window_hours: float, min_history: int,
-                span: dt.timedelta = dt.timedelta(0)) -> Normal:
-    """The normal of a part that arrived around `at` (its arrivals spanning `span`)."""
+                span: dt.timedelta = dt.timedelta(0), start: dt.datetime | None = None) -> Normal:
+    """The normal of a part that arrived around `at` (its arrivals spanning `span`), over the history
+    that arrived from `start` on (the lookback)."""
     need = max(min_history, 1)
-    every = history.values
+    every = history.since(start)
     window = window_hours * 3600
     why = ""
     if window * 2 >= DAY_SECONDS:
@@ -96,7 +103,7 @@ def rate_normal(history: DayHistory, at: dt.datetime, window_hours: float, min_h
                f"±{window_hours:g} h window")
     else:
         own = second_of_day(at)
-        near = history.around(own, window)
+        near = history.around(own, window, start)
         if len(near) >= need:
             return Normal(median(near), NormalBasis.time_of_day, len(near),
                           f"time of day {_hhmm(own - window)}-{_hhmm(own + window)} UTC (n={len(near)})")

@@ -53,6 +53,15 @@ def test_fallbacks_all_hours_then_cold_start() -> None:
     assert cold.text.startswith("cold start: fewer than min_history (3)")
 
 
+def test_only_history_from_the_start_of_the_lookback_counts() -> None:
+    h = DayHistory([(at("03:00", d), 0.03) for d in range(4)] + [(at("14:00", d), 0.005) for d in range(4)])
+    recent = rate_normal(h, at("03:10", 10), 1.0, 3, start=at("00:00", 1))
+    assert (recent.value, recent.n) == (0.03, 3)
+    # From day 2 on only two night values are left: all hours, over the four values since then.
+    later = rate_normal(h, at("03:10", 10), 1.0, 3, start=at("00:00", 2))
+    assert (later.basis, later.n, later.value) == (NormalBasis.all_hours, 4, pytest.approx(0.0175))
+
+
 def test_a_part_wider_than_the_window_uses_all_hours() -> None:
     h = DayHistory([(at("12:00", d), 0.005) for d in range(5)] + [(at("03:00", d), 0.03) for d in range(3)])
     wide = rate_normal(h, at("12:00", 6), 1.0, 3, span=dt.timedelta(hours=23))
