@@ -15,7 +15,7 @@ from typing import Any
 from monitors.checks import RULES, Comparison, GateRule, Outcome, judge, rule_for, unknown_check_names
 from monitors.gate_sql import gate_metrics_sql, hourly_volume_sql
 from monitors.normal import DayHistory, arrival, rate_normal
-from monitors.store import CheckResult, metric_points, new_run_id, put_metrics, store_results
+from monitors.store import CheckResult, metric_values_by_time_of_day, new_run_id, put_metrics, store_results
 from monitors.volume import HOUR, VOLUME_METRIC, Expectation, VolumeContext, scope_of, simple_expectation
 from nova.errors import Exit, NovaError
 from pipeline.stage import BLOCKING_CHECKS
@@ -76,12 +76,11 @@ def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None 
     default_limit = rule_for("clock_drift", "", cfg).limit or 3600.0
     metrics = {(r["load_id"], r["platform"]): r for r in wh.query_dicts(
         gate_metrics_sql(e, load_ids, limits, default_limit))}
-    # The lookback counts back from each part's arrival (now, in production; a replay of older
-    # traffic finds the history of its own days): one read from the earliest of them.
-    lookback = dt.timedelta(days=cfg.lookback_days)
+    # The lookback counts back from now, or from the parts' arrival when earlier (a replay of older
+    # traffic finds the history of its own days).
     arrivals = {b: arrival(*_received(metrics, p), p["created_at"]) for b, p in parts.items()}
-    since = min([clock.now(), *arrivals.values()]) - lookback
-    normals = {k: DayHistory(points) for k, points in metric_points(wh, "gate.", since).items()}
+    since = min([clock.now(), *arrivals.values()]) - dt.timedelta(days=cfg.lookback_days)
+    normals = {k: DayHistory(*sv) for k, sv in metric_values_by_time_of_day(wh, "gate.", since).items()}
     volume = VolumeContext(wh, platforms, [(r["first_received_at"], r["last_received_at"]) for r in metrics.values()
                                            if r.get("first_received_at") is not None])
     run_id = run_id or new_run_id("gate")
@@ -106,8 +105,8 @@ def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None 
                 outcome, limit = judge(rule, value, normal, n, (exp.lower, exp.upper) if exp else None)
                 detail |= exp.detail() if exp else {"expectation_source": None, "reason": why_not}
             else:
-                basis = rate_normal(normals.get((metric_name(rule), scope), DayHistory(())), arrived,
-                                    cfg.normal_window_hours, cfg.min_history, span, arrived - lookback)
+                basis = rate_normal(normals.get((metric_name(rule), scope), DayHistory([], [])), arrived,
+                                    cfg.normal_window_hours, cfg.min_history, span)
                 normal = basis.value
                 outcome, limit = judge(rule, value, normal, n)
                 detail |= {"normal_basis": basis.text, "normal_n": basis.n}

@@ -52,23 +52,23 @@ def circular_distance(a: float, b: float) -> float:
 
 
 class DayHistory:
-    """One scope's history values of one metric, sorted by time of day of arrival (a window is two
-    bisects, not a scan: a streaming gate has thousands of parts a day)."""
+    """One scope's history values of one metric, sorted by the second of the day they arrived at (a
+    window is two bisects, not a scan: a streaming gate has thousands of parts a day)."""
 
-    def __init__(self, points: Iterable[tuple[dt.datetime, float]]) -> None:
-        triples = sorted((second_of_day(t), t, float(v)) for t, v in points)
-        self.seconds = [s for s, _, _ in triples]
-        self.starts = [t for _, t, _ in triples]
-        self.values = [v for _, _, v in triples]
+    def __init__(self, seconds: list[float], values: list[float]) -> None:
+        order = sorted(range(len(seconds)), key=seconds.__getitem__)  # linear when already sorted
+        self.seconds = [float(seconds[i]) for i in order]
+        self.values = [float(values[i]) for i in order]
 
-    def since(self, start: dt.datetime | None) -> list[float]:
-        return [v for t, v in zip(self.starts, self.values, strict=True) if start is None or t >= start]
+    @classmethod
+    def of(cls, points: Iterable[tuple[dt.datetime, float]]) -> DayHistory:
+        pairs = list(points)
+        return cls([second_of_day(t) for t, _ in pairs], [v for _, v in pairs])
 
-    def around(self, at: float, window: float, start: dt.datetime | None = None) -> list[float]:
-        """The values (arrived from `start` on) whose time of day is within ± `window` seconds of `at`
-        (circular)."""
+    def around(self, at: float, window: float) -> list[float]:
+        """The values whose time of day is within ± `window` seconds of `at` (circular)."""
         if window * 2 >= DAY_SECONDS:
-            return self.since(start)
+            return list(self.values)
         lo, hi = at - window, at + window
         ranges = [(max(lo, 0.0), min(hi, DAY_SECONDS))]
         if lo < 0:
@@ -77,8 +77,7 @@ class DayHistory:
             ranges.append((0.0, hi - DAY_SECONDS))
         out: list[float] = []
         for a, b in ranges:
-            i, j = bisect.bisect_left(self.seconds, a), bisect.bisect_right(self.seconds, b)
-            out += [v for t, v in zip(self.starts[i:j], self.values[i:j], strict=True) if start is None or t >= start]
+            out += self.values[bisect.bisect_left(self.seconds, a):bisect.bisect_right(self.seconds, b)]
         return out
 
 
@@ -88,11 +87,9 @@ def _hhmm(seconds: float) -> str:
 
 
 def rate_normal(history: DayHistory, at: dt.datetime, window_hours: float, min_history: int,
-                span: dt.timedelta = dt.timedelta(0), start: dt.datetime | None = None) -> Normal:
-    """The normal of a part that arrived around `at` (its arrivals spanning `span`), over the history
-    that arrived from `start` on (the lookback)."""
+                span: dt.timedelta = dt.timedelta(0)) -> Normal:
+    """The normal of a part that arrived around `at` (its arrivals spanning `span`)."""
     need = max(min_history, 1)
-    every = history.since(start)
     window = window_hours * 3600
     why = ""
     if window * 2 >= DAY_SECONDS:
@@ -103,11 +100,12 @@ def rate_normal(history: DayHistory, at: dt.datetime, window_hours: float, min_h
                f"±{window_hours:g} h window")
     else:
         own = second_of_day(at)
-        near = history.around(own, window, start)
+        near = history.around(own, window)
         if len(near) >= need:
             return Normal(median(near), NormalBasis.time_of_day, len(near),
                           f"time of day {_hhmm(own - window)}-{_hhmm(own + window)} UTC (n={len(near)})")
         why = f"fewer than min_history ({need}) at this time of day (n={len(near)})"
+    every = history.values
     if len(every) >= need:
         return Normal(median(every), NormalBasis.all_hours, len(every), f"all hours (n={len(every)}): {why}")
     return Normal(None, NormalBasis.cold_start, len(every),

@@ -26,7 +26,7 @@ def test_circular_distance_wraps_over_midnight() -> None:
 
 def test_window_selects_the_same_time_of_day_on_every_day_across_midnight() -> None:
     # 23:10 and 00:50 on different days are within ±1 h of 00:00; 01:10 and 22:50 are not.
-    h = DayHistory([(at("23:10", 0), 1.0), (at("00:50", 3), 2.0), (at("01:10", 1), 50.0),
+    h = DayHistory.of([(at("23:10", 0), 1.0), (at("00:50", 3), 2.0), (at("01:10", 1), 50.0),
                     (at("22:50", 2), 60.0), (at("12:00", 4), 70.0), (at("00:00", 5), 3.0)])
     assert sorted(h.around(0.0, 3600)) == [1.0, 2.0, 3.0]
     assert sorted(h.around(second_of_day(at("23:45")), 3600)) == [1.0, 3.0, 60.0]  # 22:45-00:45
@@ -36,7 +36,7 @@ def test_window_selects_the_same_time_of_day_on_every_day_across_midnight() -> N
 
 
 def test_fallbacks_all_hours_then_cold_start() -> None:
-    h = DayHistory([(at("03:00", d), 0.03) for d in range(3)] + [(at("14:00", d), 0.005) for d in range(4)])
+    h = DayHistory.of([(at("03:00", d), 0.03) for d in range(3)] + [(at("14:00", d), 0.005) for d in range(4)])
     night = rate_normal(h, at("03:30", 5), 1.0, 3)
     assert (night.value, night.basis) == (0.03, NormalBasis.time_of_day)
     # 08:00: nothing within ±1 h → the median of every hour, and the reason.
@@ -48,22 +48,13 @@ def test_fallbacks_all_hours_then_cold_start() -> None:
     # 12 hours = every hour: the old behaviour.
     whole = rate_normal(h, at("03:30", 5), 12.0, 3)
     assert (whole.value, whole.basis) == (0.005, NormalBasis.all_hours)
-    cold = rate_normal(DayHistory(h_pts := [(at("03:00"), 0.03), (at("04:00"), 0.03)]), at("03:30", 5), 1.0, 3)
+    cold = rate_normal(DayHistory.of(h_pts := [(at("03:00"), 0.03), (at("04:00"), 0.03)]), at("03:30", 5), 1.0, 3)
     assert (cold.value, cold.basis, cold.n) == (None, NormalBasis.cold_start, len(h_pts))
     assert cold.text.startswith("cold start: fewer than min_history (3)")
 
 
-def test_only_history_from_the_start_of_the_lookback_counts() -> None:
-    h = DayHistory([(at("03:00", d), 0.03) for d in range(4)] + [(at("14:00", d), 0.005) for d in range(4)])
-    recent = rate_normal(h, at("03:10", 10), 1.0, 3, start=at("00:00", 1))
-    assert (recent.value, recent.n) == (0.03, 3)
-    # From day 2 on only two night values are left: all hours, over the four values since then.
-    later = rate_normal(h, at("03:10", 10), 1.0, 3, start=at("00:00", 2))
-    assert (later.basis, later.n, later.value) == (NormalBasis.all_hours, 4, pytest.approx(0.0175))
-
-
 def test_a_part_wider_than_the_window_uses_all_hours() -> None:
-    h = DayHistory([(at("12:00", d), 0.005) for d in range(5)] + [(at("03:00", d), 0.03) for d in range(3)])
+    h = DayHistory.of([(at("12:00", d), 0.005) for d in range(5)] + [(at("03:00", d), 0.03) for d in range(3)])
     wide = rate_normal(h, at("12:00", 6), 1.0, 3, span=dt.timedelta(hours=23))
     assert wide.basis is NormalBasis.all_hours and "span 23.0 h" in wide.text
 
