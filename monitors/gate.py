@@ -109,7 +109,7 @@ def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None 
                                     cfg.normal_window_hours, cfg.min_history, span)
                 normal = basis.value
                 outcome, limit = judge(rule, value, normal, n)
-                detail |= {"normal_basis": basis.text, "normal_n": basis.n}
+                detail |= {"normal_source": basis.basis.value, "normal_basis": basis.text, "normal_n": basis.n}
                 if rule.limit is not None:
                     detail["limit_seconds"] = rule.limit
             if outcome is not Outcome.not_evaluated and rule.comparison is not Comparison.outside:

@@ -45,12 +45,6 @@ def second_of_day(at: dt.datetime) -> float:
     return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
 
 
-def circular_distance(a: float, b: float) -> float:
-    """Seconds between two times of day, the short way round midnight (23:30 and 00:30: 3600)."""
-    d = abs(a - b) % DAY_SECONDS
-    return min(d, DAY_SECONDS - d)
-
-
 class DayHistory:
     """One scope's history values of one metric, sorted by the second of the day they arrived at (a
     window is two bisects, not a scan: a streaming gate has thousands of parts a day)."""
@@ -66,7 +60,8 @@ class DayHistory:
         return cls([second_of_day(t) for t, _ in pairs], [v for _, v in pairs])
 
     def around(self, at: float, window: float) -> list[float]:
-        """The values whose time of day is within ± `window` seconds of `at` (circular)."""
+        """The values whose time of day is within ± `window` seconds of `at`, the short way round
+        midnight (23:30 and 00:30 are one hour apart)."""
         if window * 2 >= DAY_SECONDS:
             return list(self.values)
         lo, hi = at - window, at + window

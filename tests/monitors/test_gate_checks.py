@@ -176,6 +176,7 @@ def test_rate_normal_follows_the_time_of_day_of_arrival(wh: Any, monkeypatch: py
         r = judged(night)
         assert r.outcome == "passed" and r.normal == pytest.approx(0.029)
         assert r.detail["normal_basis"] == "time of day 02:15-04:15 UTC (n=12)"
+        assert (r.detail["normal_source"], r.detail["normal_n"]) == ("time_of_day", 12)
         # Its value is stored at its arrival (the midpoint of its lines' reception), not its load time.
         (stored,) = wh.query("SELECT bucket_start FROM metric_history WHERE metric = ? AND value = 0.04", [too_late])
         assert abs(stored[0] - (today + dt.timedelta(hours=3, minutes=15))) < dt.timedelta(seconds=1)

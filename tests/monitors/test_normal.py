@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from monitors.normal import DayHistory, NormalBasis, arrival, circular_distance, rate_normal, second_of_day
+from monitors.normal import DayHistory, NormalBasis, arrival, rate_normal, second_of_day
 
 DAY = dt.datetime(2026, 11, 20)
 
@@ -17,11 +17,12 @@ def at(hhmm: str, day: int = 0) -> dt.datetime:
     return DAY + dt.timedelta(days=day, hours=h, minutes=m)
 
 
-def test_circular_distance_wraps_over_midnight() -> None:
-    assert circular_distance(second_of_day(at("23:30")), second_of_day(at("00:30"))) == 3600
-    assert circular_distance(second_of_day(at("00:30")), second_of_day(at("23:30"))) == 3600
-    assert circular_distance(second_of_day(at("06:00")), second_of_day(at("18:00"))) == 12 * 3600
-    assert circular_distance(second_of_day(at("03:00")), second_of_day(at("03:00"))) == 0
+def test_the_window_is_circular_over_midnight() -> None:
+    late, early = DayHistory.of([(at("23:30"), 1.0)]), DayHistory.of([(at("00:30"), 2.0)])
+    assert late.around(second_of_day(at("00:30")), 3600) == [1.0]  # 23:30 is one hour before 00:30
+    assert early.around(second_of_day(at("23:30")), 3600) == [2.0]
+    assert late.around(second_of_day(at("00:31")), 3600) == []
+    assert early.around(second_of_day(at("12:30")), 12 * 3600) == [2.0]  # 12 h: every hour
 
 
 def test_window_selects_the_same_time_of_day_on_every_day_across_midnight() -> None:
