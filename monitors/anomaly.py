@@ -54,10 +54,10 @@ def arrival_delays(wh: Warehouse, cfg: DetectorConfig, horizon: dt.datetime) -> 
     """Quantiles of received_at - event_ts (seconds) over staged events received recently."""
     e = wh.engine
     delay = e.seconds_between("event_ts", "received_at")
-    cols = ", ".join(e.percentile(delay, float(q)) for q in DELAY_PROBS)
-    row = wh.query(f"SELECT {cols} FROM stg_events WHERE received_at >= ? AND received_at <= ?",
+    row = wh.query(f"SELECT {e.percentiles(delay, [float(q) for q in DELAY_PROBS])} FROM stg_events "
+                   "WHERE received_at >= ? AND received_at <= ?",
                    [horizon - dt.timedelta(days=cfg.delay_sample_days), horizon])[0]
-    return np.array([float(x) for x in row if x is not None])
+    return np.array([float(x) for x in e.percentile_values(row) if x is not None])
 
 
 def learned_holidays(wh: Warehouse) -> dict[str, dict[dt.date, str]]:

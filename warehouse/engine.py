@@ -233,6 +233,13 @@ class Engine:
         """Continuous percentile aggregate (an ordered-set aggregate both engines read)."""
         return f"PERCENTILE_CONT({float(q)!r}) WITHIN GROUP (ORDER BY {expr})"
 
+    def percentiles(self, expr: str, qs: Sequence[float]) -> str:
+        """Select list of several continuous percentiles of one expression; `percentile_values` reads the row."""
+        return ", ".join(self.percentile(expr, q) for q in qs)
+
+    def percentile_values(self, row: Sequence[Any]) -> list[Any]:
+        return list(row)
+
     def path_prefix(self, path_expr: str, depth: int) -> str:
         """The first `depth` dot-separated segments of a feature id; NULL when it has fewer."""
         parts = [f"split_part({path_expr}, '.', {i})" for i in range(1, depth + 1)]
@@ -348,6 +355,14 @@ class DuckDBEngine(Engine):
         plist = "[" + ", ".join(self._jpath(p) for p in paths) + "]"
         # json_valid first: a malformed line would make try() re-run its whole vector row by row.
         return f"CASE WHEN NOT {decode_error} AND json_valid({raw}) THEN json_extract_string({raw}, {plist}) END"
+
+    def percentiles(self, expr: str, qs: Sequence[float]) -> str:
+        # One list aggregate sorts the values once; 41 PERCENTILE_CONT aggregates sort them 41 times
+        # (2.3 s against 0.29 s on 3.6M rows, identical values).
+        return f"quantile_cont({expr}, [{', '.join(repr(float(q)) for q in qs)}])"
+
+    def percentile_values(self, row: Sequence[Any]) -> list[Any]:
+        return list(row[0]) if row and row[0] is not None else []
 
     def json_not_strict(self, raw: str, paths: Sequence[str] = ()) -> str:
         """True for a line DuckDB's reader accepts but RFC 8259 (and Snowflake's TRY_PARSE_JSON)
