@@ -28,6 +28,9 @@ class MonitorConfig(BaseModel):
 
     lookback_days: int = Field(7, ge=1, description="days of history that make a scope's recent normal")
     min_history: int = Field(3, ge=1, description="batches of history needed before the normal is used")
+    normal_window_hours: float = Field(
+        1.0, gt=0, le=12, description="rate checks: the normal is over history arriving within ± this many hours "
+                                      "of the part's time of day (circular; 12 = all hours)")
     volume_factor: float = Field(5.0, gt=1, description="volume bound: the hour's median of the lookback / and x this")
     raw_freshness_minutes: float = Field(2, gt=0, description="service level: raw queryable after landing")
     curated_freshness_minutes: float = Field(15, gt=0, description="service level: curated after landing")

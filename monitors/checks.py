@@ -1,9 +1,10 @@
 """The gate's checks as data: one rule per check, each a threshold over one metric of a batch.
 
 A batch is one platform's part of one load. Thresholds are relative to the scope's own recent
-normal (the metric's median over the last `lookback_days` of batches of that platform), never
-below an absolute floor; with no history (cold start) the absolute `cold_start` applies. Every
-field can be overridden per check and per platform in `[monitor]` (config/monitor.py).
+normal (the metric's median over the last `lookback_days` of batches of that platform that arrived
+at the same time of day: monitors/normal.py), never below an absolute floor; with no history (cold
+start) the absolute `cold_start` applies. Every field can be overridden per check and per platform
+in `[monitor]` (config/monitor.py).
 docs/monitoring.md lists every rule; a test checks it does.
 """
 

@@ -144,6 +144,8 @@ def b_show(
         out.print(f"\n[bold {'red' if c['outcome'] == 'failed' else 'yellow'}]{c['check']} {c['outcome']}[/]"
                   f"{' (blocking)' if c['blocking'] else ''}: value {_fmt(c['value'])}, normal {normal}, "
                   f"threshold {_fmt(c['threshold'])}")
+        if c["detail"].get("normal_basis"):  # which history the normal is the median of
+            out.print(f"  normal from {c['detail']['normal_basis']}", highlight=False)
         if "offending_lines" in c:
             out.print(f"  {c['offending_lines']:,} offending lines")
         for col, top in c.get("top", {}).items():

@@ -97,6 +97,23 @@ def metric_values(wh: Warehouse, metric_prefix: str, since: dt.datetime, *,
     return out
 
 
+def metric_values_by_time_of_day(wh: Warehouse, metric_prefix: str, since: dt.datetime, *, bucket_seconds: int = 0
+                                 ) -> dict[tuple[str, str], tuple[list[float], list[float]]]:
+    """Like metric_values, with the second of the day of each value's `bucket_start`, by (metric, scope):
+    (seconds, values). One query; no ORDER BY (measured: sorting in the warehouse made the read 1.5x
+    slower than sorting per metric in Python, monitors.normal.DayHistory)."""
+    sod = wh.engine.second_of_day("bucket_start")
+    out: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for metric, scope, second, v in wh.query(
+            f"SELECT metric, scope, {sod} AS second_of_day, value FROM metric_history WHERE metric LIKE ? "
+            "AND bucket_seconds = ? AND bucket_start >= ? AND value IS NOT NULL",
+            [metric_prefix + "%", bucket_seconds, since]):
+        seconds, values = out.setdefault((metric, scope), ([], []))
+        seconds.append(float(second))
+        values.append(float(v))
+    return out
+
+
 def median(values: Sequence[float], min_count: int = 1) -> float | None:
     if len(values) < max(min_count, 1):
         return None

@@ -204,6 +204,10 @@ class Engine:
         """end - start in fractional seconds (microsecond precision)."""
         return f"(({self.ts_to_epoch_micros(end)} - {self.ts_to_epoch_micros(start)}) / 1000000.0)"
 
+    def second_of_day(self, ts: str) -> str:
+        """Seconds since midnight of a timestamp (fractional, microsecond precision)."""
+        return f"(MOD({self.ts_to_epoch_micros(ts)}, 86400000000) / 1000000.0)"
+
     def to_date(self, ts: str) -> str:
         return f"CAST({ts} AS DATE)"
 

@@ -60,9 +60,15 @@ def test_incidents_hold_or_warn_their_platform_and_release_equals_ungated(
         results = wh.query_dicts("SELECT batch_id, platform, check_name, outcome FROM check_results "
                                  "WHERE source = 'gate' AND outcome IN ('failed', 'warn') AND check_name <> 'volume'")
         states = {b: s for b, s in wh.query("SELECT batch_id, state FROM batches")}
+        bases = {(r[0].split("/")[0], json.loads(r[1])["normal_basis"].split(" (")[0]) for r in wh.query(
+            "SELECT batch_id, detail FROM check_results WHERE source = 'gate' AND check_name = 'violation_too_late'")}
     found = {(r["platform"], day_of_load[r["batch_id"].split("/")[0]]): (r["check_name"], r["outcome"])
              for r in results}
     assert found == INCIDENTS  # nothing else failed or warned (volume warnings aside: no seasonality yet)
+    # Daily parts span a day: no one time of day, so the all-hours normal of the days before (the
+    # lookback counts back from their arrival, not from the wall clock); cold start only at first.
+    assert {(day_of_load[ld], basis) for ld, basis in bases if day_of_load[ld] != "later"} == {
+        (d, "cold start: fewer than min_history" if d < "2026-11-14" else "all hours") for d in days}
     held = sorted((b.split("/")[1], day_of_load[b.split("/")[0]]) for b, s in states.items() if s == "held")
     assert held == [("android", "2026-11-17"), ("ios", "2026-11-16")]
     incident_loads = [ld for ld, d in day_of_load.items() if d in ("2026-11-16", "2026-11-17")]

@@ -25,18 +25,14 @@ def make_part(wh: Any, load_id: str, platform: str, *, valid: int = 0, reasons: 
         eid = f"{batch_id}-e{i - (valid - repeats) if i >= valid - repeats else i}"
         rows.append((eid, platform, received - dt.timedelta(seconds=off + 2), received - dt.timedelta(seconds=off),
                      received, received.date(), load_id, f"platform={platform}/f.jsonl", i + 1))
-    if rows:
-        wh.dbapi.cursor().executemany(
-            "INSERT INTO stg_pending (event_id, platform, client_ts, sent_at, received_at, event_date, load_id, "
-            "file_path, line_number, feature_id, user_id, workspace_id, event_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "'editor', 'u1', 'w1', ?)", [(*r, r[4]) for r in rows])
+    wh.insert_rows("stg_pending", ("event_id", "platform", "client_ts", "sent_at", "received_at", "event_date",
+                                   "load_id", "file_path", "line_number", "feature_id", "user_id", "workspace_id",
+                                   "event_ts"), [(*r, "editor", "u1", "w1", r[4]) for r in rows])
     q = [(load_id, f"platform={platform}/f.jsonl", 100000 + n, platform, '{"bad": true}', reason, f"x{reason}")
          for reason, k in (reasons or {}).items() for n in range(k)]
     q = [(*r[:2], 100000 + i, *r[3:]) for i, r in enumerate(q)]
-    if q:
-        wh.dbapi.cursor().executemany(
-            "INSERT INTO quarantined_events (load_id, file_path, line_number, platform, raw_line, reason, "
-            "feature_sent) VALUES (?, ?, ?, ?, ?, ?, ?)", q)
+    wh.insert_rows("quarantined_events", ("load_id", "file_path", "line_number", "platform", "raw_line", "reason",
+                                          "feature_sent"), q)
     lines = valid + sum((reasons or {}).values())
     wh.execute("INSERT INTO batches (batch_id, load_id, platform, state, created_at, updated_at, file_count, "
                "line_count, staged_at) VALUES (?, ?, ?, 'pending', ?, ?, 1, ?, ?)",

@@ -34,6 +34,7 @@ def test_on_call_sees_why_drops_and_reconcile_counts_it(landing: Path) -> None:
     assert show.returncode == 0, show.stderr
     out = show.stdout
     assert "unknown_feature failed (blocking): value 0.5" in out and "cold start" in out
+    assert "normal from cold start: fewer than min_history (3) values in the lookback (n=0)" in out
     assert "editor.comments.mentoin (80)" in out and "6.0.0 (80)" in out  # top feature id and app version
     assert "a.jsonl:2 " in out and "SELECT file_path" in out and "reason = 'unknown_feature'" in out
     evidence = json.loads(nova("batches", "show", ios_batch["batch_id"], "--json").stdout)

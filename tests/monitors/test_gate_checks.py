@@ -18,6 +18,7 @@ from monitors.store import put_metrics
 from pipeline.stage import gate
 from tests.conftest import REPO
 from tests.monitors.parts import T0, make_part
+from warehouse import clock
 
 N = 400  # in-scope lines of each test batch
 REASON_RULES = [r for r in RULES if r.evidence.startswith("reason:")]
@@ -103,9 +104,9 @@ def test_volume_against_the_expectation_of_the_hours_covered(wh: Any) -> None:
 def test_relative_normal_from_history_and_min_lines(wh: Any) -> None:
     rule = RULES_BY_NAME["unknown_feature"]
     # Seven healthy iOS batches at 4 % unknown ids (a release with a known typo): the normal is 4 %.
+    # Their lines arrived at T0 whatever the clock reads: the lookback counts back from a part's arrival.
     for i in range(7):
-        make_part(wh, f"Lh{i}", "ios", valid=N - 16, reasons={"unknown_feature": 16},
-                  created_at=dt.datetime.now() - dt.timedelta(days=1))
+        make_part(wh, f"Lh{i}", "ios", valid=N - 16, reasons={"unknown_feature": 16})
         gate(wh)
     limit = threshold(rule, 0.04, N)
     assert limit == pytest.approx(rule.factor * 0.04 + 3 * math.sqrt(0.12 * 0.88 / N))
@@ -149,3 +150,48 @@ def test_every_check_is_documented() -> None:
     rows = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.M))
     assert [r.name for r in RULES if r.name not in rows] == []
     assert [f for f in MonitorConfig.model_fields if f"`{f}`" not in doc] == []
+
+
+def test_rate_normal_follows_the_time_of_day_of_arrival(wh: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The soak's finding: at night live traffic is thin while offline flushes keep coming, so a healthy
+    night part's too_late share is several times a day part's. Six days of web history: parts arriving
+    02:00-05:00 at ~3 %, 09:00-21:00 at ~0.5 %."""
+    today = dt.datetime(2026, 11, 26)
+    too_late = "gate.violation_too_late"
+    rows = [(too_late, "platform=web", today - dt.timedelta(days=d, hours=-h, minutes=-30), 0, share + 0.001 * (d % 3))
+            for d in range(1, 7) for hours, share in ((range(2, 5), 0.028), (range(9, 21), 0.004)) for h in hours]
+    with wh.transaction():
+        put_metrics(wh, rows)
+    n, late = 4000, 160  # 4 %, as the soak's held parts (3.9 % and 4.1 %)
+
+    def part(load_id: str, hour: int) -> str:
+        return make_part(wh, load_id, "web", valid=n - late, reasons={"too_late": late},
+                         start=today + dt.timedelta(hours=hour), span=dt.timedelta(minutes=30))
+
+    def judged(batch_id: str) -> Any:
+        return next(r for r in evaluate_batches(wh, [batch_id]) if r.check == "violation_too_late")
+
+    with clock.set_now(today + dt.timedelta(hours=23)):
+        night, day = part("Lnight", 3), part("Lday", 13)
+        r = judged(night)
+        assert r.outcome == "passed" and r.normal == pytest.approx(0.029)
+        assert r.detail["normal_basis"] == "time of day 02:15-04:15 UTC (n=12)"
+        assert (r.detail["normal_source"], r.detail["normal_n"]) == ("time_of_day", 12)
+        # Its value is stored at its arrival (the midpoint of its lines' reception), not its load time.
+        (stored,) = wh.query("SELECT bucket_start FROM metric_history WHERE metric = ? AND value = 0.04", [too_late])
+        assert abs(stored[0] - (today + dt.timedelta(hours=3, minutes=15))) < dt.timedelta(seconds=1)
+
+        r = judged(day)
+        assert (r.outcome, r.blocking) == ("failed", True) and r.normal == pytest.approx(0.005)
+        assert r.detail["normal_basis"].startswith("time of day 12:15-14:15 UTC")
+        assert gate(wh) == {night: "promoted", day: "held"}
+
+        r = judged(part("Lmorning", 7))  # nothing arrived 06:15-08:15 on the days before: the all-hours normal
+        assert r.normal == pytest.approx(0.005) and r.outcome == "failed"
+        assert r.detail["normal_basis"] == "all hours (n=92): fewer than min_history (3) at this time of day (n=0)"
+
+        # One normal for all hours (the behaviour before): the healthy night part is held.
+        monkeypatch.setattr(wh.settings.monitor, "normal_window_hours", 12.0)
+        r = judged(night)
+        assert r.outcome == "failed" and r.normal == pytest.approx(0.005)
+        assert r.detail["normal_basis"].startswith("all hours")

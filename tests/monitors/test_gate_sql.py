@@ -54,3 +54,26 @@ def test_snowflake_rendering_computes_the_same_metrics_on_fakesnow(wh, snow_conn
 
     assert norm(got) == norm(expected)
     assert expected[0][2] == 343  # ios lines: 300 valid + 43 quarantined
+
+
+def test_history_by_time_of_day_reads_the_same_on_fakesnow(wh, snow_conn) -> None:
+    """The gate's normal reads each history value's second of the day in the warehouse: the same on both."""
+    import datetime as dt
+
+    from monitors.store import metric_values_by_time_of_day, put_metrics
+    from tests.pipeline.test_snowflake_dialect import FakesnowWarehouse
+
+    fw = FakesnowWarehouse(snow_conn)
+    fw.ensure_schema()
+    day = dt.datetime(2026, 11, 20)
+    late = "gate.violation_too_late"
+    rows = [(late, "platform=web", day + dt.timedelta(hours=23, minutes=59, seconds=59.5), 0, 0.04),
+            (late, "platform=web", day + dt.timedelta(days=1, seconds=1), 0, 0.01),
+            ("gate.null_user_id", "platform=ios", day + dt.timedelta(hours=3, minutes=15), 0, 0.002)]
+    for w in (wh, fw):
+        put_metrics(w, rows)
+    expected = {(late, "platform=web"): [(1.0, 0.01), (86399.5, 0.04)], ("gate.null_user_id", "platform=ios"):
+                [(11700.0, 0.002)]}
+    for w in (wh, fw):
+        got = metric_values_by_time_of_day(w, "gate.", day)
+        assert {k: sorted(zip(*sv, strict=True)) for k, sv in got.items()} == expected, w.engine.name
