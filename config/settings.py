@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     gdpr_warn_days: int = Field(7, description="Flag requests this many days before their deadline")
     duckdb_memory_limit: str = Field("4GB", description="DuckDB memory limit")
     duckdb_threads: int = Field(2, description="DuckDB worker threads")
+    duckdb_checkpoint_threshold: str = Field(
+        "1GB", description="DuckDB folds its write-ahead log into the file when the log passes this size, and "
+                           "when the file is closed (each daemon job): at DuckDB's 16MB default a run job "
+                           "checkpointed after each large step")
     snowflake_stage: str = Field("NOVA_LANDING_STAGE", description="External stage over the landing bucket")
     snowflake_storage_integration: str = Field("NOVA_S3_LANDING", description="Storage integration for S3")
     # Connect arguments (the connector refuses them in the URL): private links, proxies, test servers.

@@ -46,6 +46,7 @@ class Warehouse:
             connect_args = {"read_only": read_only, "config": {
                 "memory_limit": self.settings.duckdb_memory_limit,
                 "threads": self.settings.duckdb_threads,
+                "checkpoint_threshold": self.settings.duckdb_checkpoint_threshold,
             }}
         else:
             connect_args = self.engine.connect_args(self.settings)

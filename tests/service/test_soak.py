@@ -36,3 +36,22 @@ def test_one_minute_soak_readers_never_error_and_everything_is_curated(tmp_path:
     assert soak["raw_freshness_p99_s"] <= soak["curated_freshness_max_s"]
     assert soak["daemon_exit_code"] == 0
     assert "raw freshness: p50" in res.stdout and "curated freshness: p50" in res.stdout
+
+
+def test_the_soak_spreads_each_days_late_tail_over_its_hour() -> None:
+    """The generator writes a day's late flushes under later dates, one small file per (date, hour), all
+    with the same name; delivered one after another they made one 5-second load several percent
+    too_late (held by the gate). Each such file gets its own place in the hour."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_soak import arrival_order
+
+    day = [(f"platform=web/dt=2026-12-05/hour=08/events-a-{i:04d}.jsonl", 6000) for i in range(40)]
+    tails = [(f"platform=web/dt=2026-12-{d:02d}/hour=08/events-a-0000.jsonl", 120) for d in range(6, 13)]
+    other = [("platform=web/dt=2026-12-05/hour=07/events-a-0000.jsonl", 6000),
+             ("platform=web/dt=2026-12-05/hour=09/events-a-0000.jsonl", 6000)]
+    order = [rel for rel, _ in arrival_order(day + tails + other)]
+    assert order[0].endswith("hour=07/events-a-0000.jsonl") and order[-1].endswith("hour=09/events-a-0000.jsonl")
+    assert [r for r in order if "dt=2026-12-05/hour=08" in r] == [r for r, _ in day]  # the day's own order kept
+    places = sorted(order.index(rel) for rel, _ in tails)
+    assert max(b - a for a, b in zip(places, places[1:], strict=False)) > 1  # not one run of tails
+    assert places[-1] - places[0] > len(day) // 3  # spread over the hour
