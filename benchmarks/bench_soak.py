@@ -233,11 +233,14 @@ def freshness(settings: Any, delivered: list[tuple[str, float, int]]) -> dict[st
                   wh.query("SELECT file_path, load_id, loaded_at FROM load_ledger")}
         promoted = {(lid, platform): (state, upd) for lid, platform, state, upd in
                     wh.query("SELECT load_id, platform, state, updated_at FROM batches")}
+        checks = [(c, v, t, m, json.loads(d or "{}").get("normal_basis"), b) for c, v, t, m, d, b in wh.query(
+            "SELECT check_name, value, threshold, normal, detail, batch_id FROM check_results WHERE source = 'gate' "
+            "AND outcome = 'failed' AND blocking")]
         runs = wh.query("SELECT job, started_at, finished_at FROM service_runs WHERE outcome = 'ok' "
                         "ORDER BY finished_at")
     loads = [(s, f) for j, s, f in runs if j == "load"]
     curates = [f for j, _, f in runs if j == "run"]
-    raw, cur, not_loaded, not_curated = [], [], 0, 0
+    raw, cur, not_loaded, not_curated, held = [], [], 0, 0, 0
     for rel, arrival, _ in delivered:
         if rel not in ledger:
             not_loaded += 1
@@ -248,13 +251,21 @@ def freshness(settings: Any, delivered: list[tuple[str, float, int]]) -> dict[st
         raw.append(_epoch(end) - arrival)
         platform = re.search(r"platform=([^/]+)", rel)
         state, upd = promoted.get((load_id, platform.group(1) if platform else ""), (None, None))
+        if state in ("held", "dropped"):  # the gate's decision, reported apart: not a freshness miss
+            held += 1
+            continue
         done = next((f for f in curates if upd is not None and f >= upd), None) \
             if state in ("promoted", "released") else None
         if done is None:
             not_curated += 1
         else:
             cur.append(_epoch(done) - arrival)
-    return {"raw": raw, "curated": cur, "files_not_loaded": not_loaded, "files_not_curated": not_curated}
+        parts = [{"batch_id": b, "lines": n, "checks": [
+            {"check": c, "value": v, "threshold": t, "normal": m, "normal_basis": basis}
+            for c, v, t, m, basis, bid in checks if bid == b]} for b, n in wh.query(
+                "SELECT batch_id, line_count FROM batches WHERE state = 'held' ORDER BY batch_id")]
+    return {"raw": raw, "curated": cur, "files_not_loaded": not_loaded, "files_not_curated": not_curated,
+            "files_held": held, "parts": len(promoted), "parts_held": parts}
 
 
 def _epoch(t: Any) -> float:
@@ -378,6 +389,7 @@ def main() -> int:
         "curated_freshness_p50_s": pct(fr["curated"], 0.5), "curated_freshness_p99_s": pct(fr["curated"], 0.99),
         "curated_freshness_max_s": pct(fr["curated"], 1.0),
         "files_not_loaded": fr["files_not_loaded"], "files_not_curated": fr["files_not_curated"],
+        "files_held": fr["files_held"], "parts": fr["parts"], "parts_held": fr["parts_held"],
         "reader_queries": len(waits), "reader_errors": len(readers.bi_errors) + len(readers.cli_errors),
         "reader_error_samples": (readers.bi_errors + readers.cli_errors)[:5],
         "reader_wait_p50_s": pct(waits, 0.5), "reader_wait_p99_s": pct(waits, 0.99),
@@ -404,6 +416,12 @@ def main() -> int:
           f"max {res['raw_freshness_max_s']}s (target p99 < 30s); files not loaded {fr['files_not_loaded']}")
     print(f"curated freshness: p50 {res['curated_freshness_p50_s']}s, p99 {res['curated_freshness_p99_s']}s, "
           f"max {res['curated_freshness_max_s']}s (target p99 < 120s); files not curated {fr['files_not_curated']}")
+    print(f"gate: {len(fr['parts_held'])} of {fr['parts']} platform parts held ({fr['files_held']} files; a "
+          f"decision of the gate, not counted in freshness)")
+    for part in fr["parts_held"]:
+        why = "; ".join(f"{c['check']} {c['value']:.4f} > {c['threshold']:.4f} ({c['normal_basis']})"
+                        for c in part["checks"])
+        print(f"  held {part['batch_id']} ({part['lines']} lines): {why}")
     print(f"readers: {res['reader_queries']} queries, {res['reader_errors']} errors, wait p50 "
           f"{res['reader_wait_p50_s']}s p99 {res['reader_wait_p99_s']}s max {res['reader_wait_max_s']}s")
     print(f"memory: daemon RSS {res['daemon_rss_mb_first']} → {res['daemon_rss_mb_last']} MB (max "
