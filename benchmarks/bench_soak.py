@@ -236,6 +236,7 @@ def freshness(settings: Any, delivered: list[tuple[str, float, int]]) -> dict[st
         checks = [(c, v, t, m, json.loads(d or "{}").get("normal_basis"), b) for c, v, t, m, d, b in wh.query(
             "SELECT check_name, value, threshold, normal, detail, batch_id FROM check_results WHERE source = 'gate' "
             "AND outcome = 'failed' AND blocking")]
+        held_parts = wh.query("SELECT batch_id, line_count FROM batches WHERE state = 'held' ORDER BY batch_id")
         runs = wh.query("SELECT job, started_at, finished_at FROM service_runs WHERE outcome = 'ok' "
                         "ORDER BY finished_at")
     loads = [(s, f) for j, s, f in runs if j == "load"]
@@ -260,10 +261,9 @@ def freshness(settings: Any, delivered: list[tuple[str, float, int]]) -> dict[st
             not_curated += 1
         else:
             cur.append(_epoch(done) - arrival)
-        parts = [{"batch_id": b, "lines": n, "checks": [
-            {"check": c, "value": v, "threshold": t, "normal": m, "normal_basis": basis}
-            for c, v, t, m, basis, bid in checks if bid == b]} for b, n in wh.query(
-                "SELECT batch_id, line_count FROM batches WHERE state = 'held' ORDER BY batch_id")]
+    parts = [{"batch_id": b, "lines": n, "checks": [
+        {"check": c, "value": v, "threshold": t, "normal": m, "normal_basis": basis}
+        for c, v, t, m, basis, bid in checks if bid == b]} for b, n in held_parts]
     return {"raw": raw, "curated": cur, "files_not_loaded": not_loaded, "files_not_curated": not_curated,
             "files_held": held, "parts": len(promoted), "parts_held": parts}
 

@@ -159,11 +159,24 @@ class Daemon:
         if self.stopping.is_set():
             return  # queued before the stop
         self._yield_to_readers()
+        t0 = time.monotonic()
         outcome = self._execute(job)
         if outcome == "ok":
             for follower in followers(job.name):
                 if self.states[follower.name].available and not self.stopping.is_set():
                     self._execute(follower)
+            self._again_if_overran(job, time.monotonic() - t0)
+
+    def _again_if_overran(self, job: Job, took: float) -> None:
+        """A job (with its followers) that took longer than its interval skipped its next tick (one
+        instance at a time) and would wait up to a whole interval more, idle, while the work it exists
+        for piles up (at the peak a run overruns 30 s every time: ~15 s lost per cycle on average).
+        The coalesced run starts at once instead, after the jobs already due (a load)."""
+        interval = interval_of(job, self.settings)
+        if not interval or took < interval or self.sched is None or self.stopping.is_set():
+            return
+        with contextlib.suppress(Exception):  # the scheduler is shutting down: nothing to catch up
+            self.sched.modify_job(job.name, next_run_time=clock.wall_now() + dt.timedelta(seconds=1))
 
     def _yield_to_readers(self) -> None:
         """A reader waiting for the DuckDB file goes first (up to reader_priority_s)."""

@@ -133,3 +133,32 @@ def test_a_killed_job_is_recorded_alerted_and_recovered_without_loss_or_double(t
                              "WHERE source = 'service' ORDER BY checked_at", "--format", "json").stdout)
     assert [(c["scope"], c["outcome"]) for c in checks] == [("run", "failed"), ("run", "passed")]
     assert json.loads(checks[0]["detail"])["outcome"] == "killed"
+
+
+def test_a_job_that_overran_its_interval_runs_again_at_once_not_a_tick_later(tmp_path: Path) -> None:
+    """At the peak a run takes longer than run_interval_s: its next tick is skipped (one instance at a
+    time) and, left alone, it would wait for the tick after, idle, while files pile up."""
+    import datetime as dt
+
+    from config import Settings
+    from service.daemon import Daemon
+    from service.jobs import JOBS_BY_NAME
+    from warehouse import clock
+
+    daemon = Daemon(Settings(warehouse_url=f"duckdb:///{tmp_path}/w.duckdb", state_dir=str(tmp_path),
+                             daemon={"run_interval_s": 30}))
+    moved: list[tuple[str, dt.datetime]] = []
+
+    class Scheduler:
+        def modify_job(self, job_id: str, next_run_time: dt.datetime) -> None:
+            moved.append((job_id, next_run_time))
+
+    daemon.sched = Scheduler()  # type: ignore[assignment]
+    daemon._again_if_overran(JOBS_BY_NAME["run"], 12.0)  # within its interval: the next tick as planned
+    assert moved == []
+    daemon._again_if_overran(JOBS_BY_NAME["run"], 47.0)  # it overran: the coalesced run is due now
+    assert [job for job, _ in moved] == ["run"]
+    assert moved[0][1] - clock.wall_now() < dt.timedelta(seconds=2)
+    daemon.stopping.set()
+    daemon._again_if_overran(JOBS_BY_NAME["run"], 47.0)  # a stopping daemon starts nothing
+    assert len(moved) == 1
