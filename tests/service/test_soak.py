@@ -8,6 +8,7 @@ shifted clock changes nothing it measures."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -53,5 +54,5 @@ def test_the_soak_spreads_each_days_late_tail_over_its_hour() -> None:
     assert order[0].endswith("hour=07/events-a-0000.jsonl") and order[-1].endswith("hour=09/events-a-0000.jsonl")
     assert [r for r in order if "dt=2026-12-05/hour=08" in r] == [r for r, _ in day]  # the day's own order kept
     places = sorted(order.index(rel) for rel, _ in tails)
-    assert max(b - a for a, b in zip(places, places[1:], strict=False)) > 1  # not one run of tails
+    assert max(b - a for a, b in itertools.pairwise(places)) > 1  # not one run of tails
     assert places[-1] - places[0] > len(day) // 3  # spread over the hour
