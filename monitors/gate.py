@@ -89,7 +89,7 @@ def evaluate_batches(wh: Warehouse, batch_ids: list[str], *, run_id: str | None 
     for batch_id, part in parts.items():
         platform, scope = part["platform"], scope_of(part["platform"])
         row = metrics.get((part["load_id"], platform), {"lines": 0, "valid": 0})
-        first, last = _received(metrics, part)
+        first, last = row.get("first_received_at"), row.get("last_received_at")
         arrived = arrivals[batch_id]
         span = (last - first) if first is not None and last is not None else dt.timedelta(0)
         stamp = history_stamp(arrived, batch_id)

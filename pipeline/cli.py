@@ -70,19 +70,28 @@ def run_pipeline(wh: Warehouse, reg: Registry, settings: Settings | None = None,
 
     cap = settings.daemon.run_max_lines if settings is not None else None
     with writer_lock(wh, "run"):
-        staged = stage(wh, reg, cap)
-        step_done()
-        decided = gate(wh)
-        promoted = promote(wh)
-        step_done()
+        first = _stage_to_promote(wh, reg, cap, step_done)
+        staged = first["staged"]
         catch_up = _catch_up(wh, reg, cap, staged.lines, step_done) if between is not None else None
         curated, curate_failures = curate_isolating(wh, reg)
         step_done()
         invariants = [r for c in curated for r in check_touched(wh, c.scope)]
-    more = [f for f in catch_up["staged"].failures if f not in staged.failures] if catch_up else []
-    return {"staged": staged, "gate": decided, "promoted": promoted, "curated": curated,
-            "invariants": invariants, "failures": [*staged.failures, *more, *curate_failures],
+    more = catch_up["staged"].failures if catch_up else []
+    return {**first, "curated": curated, "invariants": invariants,
+            "failures": [*staged.failures, *more, *curate_failures],
             **({"between": done, "catch_up": catch_up} if between is not None else {})}
+
+
+def _stage_to_promote(wh: Warehouse, reg: Registry, cap: int | None,
+                      step_done: Callable[[], None]) -> dict[str, Any]:
+    """stage (at most `cap` lines of whole loads) → gate → promote, with `step_done` after staging
+    and after promoting."""
+    staged = stage(wh, reg, cap)
+    step_done()
+    decided = gate(wh)
+    promoted = promote(wh)
+    step_done()
+    return {"staged": staged, "gate": decided, "promoted": promoted}
 
 
 def _catch_up(wh: Warehouse, reg: Registry, cap: int | None, taken: int,
@@ -91,19 +100,15 @@ def _catch_up(wh: Warehouse, reg: Registry, cap: int | None, taken: int,
     load passes after its first steps brought in (within what is left of `run_max_lines`). Curate's
     cost hardly depends on the lines it takes, so a file that landed while the run staged is
     curated by this run instead of the next one: the worst curated freshness falls from about two
-    run cycles to one cycle plus a curate (docs/service.md)."""
+    run cycles to one cycle plus a curate (docs/service.md). Its failures are its own: the
+    one-time NOT NULL declaration of stage (stage_audit.ensure_declared) finds nothing the second time."""
     left = None if not cap else cap - taken
     if left is not None and left <= 0:
         return None
     waiting = wh.scalar("SELECT COUNT(*) FROM batches WHERE state = 'pending' AND staged_at IS NULL")
     if not waiting:
         return None
-    staged = stage(wh, reg, left)
-    step_done()
-    decided = gate(wh)
-    promoted = promote(wh)
-    step_done()
-    return {"staged": staged, "gate": decided, "promoted": promoted}
+    return _stage_to_promote(wh, reg, left, step_done)
 
 
 def _alerts(wh: Warehouse, reg: Registry) -> None:
